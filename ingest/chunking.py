@@ -1,0 +1,134 @@
+"""Structure-aware chunking: sections and pages first, then paragraphs, then sentences.
+
+Chunks never cross a section or page boundary, never cut a sentence unless the sentence alone
+is too long, and do not overlap, so ``text[start:end]`` of the document is exactly the chunk and
+a citation can point at the precise place.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ingest.loaders import Loaded, Segment
+from kb.text import sentence_spans
+from kb.types import Chunk
+
+CHUNKER_VERSION = "2"
+TARGET = 800  # characters: ~130 words, well inside the model's 512 tokens
+MAXIMUM = 1300
+_LESSON = re.compile(
+    r"bài học|kinh nghiệm|nguyên nhân|khuyến nghị|kiến nghị|đề xuất|hạn chế|tồn tại|vướng mắc|"
+    r"lesson|root cause|cause|recommendation|what went wrong|what to (keep|change)|why .*fail",
+    re.IGNORECASE,
+)
+
+
+def is_lesson_heading(headings: tuple[str, ...]) -> bool:
+    """Sections users ask for most: lessons learned, causes, recommendations."""
+    return any(_LESSON.search(h) for h in headings[1:] or headings)
+
+
+def chunk_document(doc_id: str, version: str, loaded: Loaded) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    for seg in _merge_bare_headings(loaded.segments, loaded.text):
+        for start, end in _pack(loaded.text, seg.start, seg.end):
+            index = len(chunks)
+            chunks.append(
+                Chunk(
+                    chunk_id=f"{doc_id}#{version[:12]}#{index:04d}",
+                    doc_id=doc_id,
+                    index=index,
+                    text=loaded.text[start:end],
+                    start=start,
+                    end=end,
+                    section=seg.headings[-1] if seg.headings else "",
+                    page=seg.page,
+                    is_lesson=is_lesson_heading(seg.headings),
+                )
+            )
+    return chunks
+
+
+def _merge_bare_headings(segments: list[Segment], text: str) -> list[Segment]:
+    """A heading with no body of its own joins the next segment on the same page."""
+    out: list[Segment] = []
+    pending: Segment | None = None
+    for seg in segments:
+        if pending and pending.page == seg.page:
+            seg = Segment(pending.start, seg.end, seg.page, seg.headings)
+        elif pending:
+            out.append(pending)
+        pending = None
+        body = text[seg.start : seg.end].strip()
+        if not body:
+            continue
+        if (
+            "\n" not in body
+            and len(body) < 120
+            and seg.headings
+            and body.lstrip("# ") == seg.headings[-1]
+        ):
+            pending = seg
+            continue
+        out.append(seg)
+    if pending:
+        out.append(pending)
+    return out
+
+
+def _pack(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Greedy packing of paragraphs (then sentences) into chunks of about TARGET characters."""
+    pieces: list[tuple[int, int]] = []
+    for p_start, p_end in _paragraphs(text, start, end):
+        if p_end - p_start <= MAXIMUM:
+            pieces.append((p_start, p_end))
+            continue
+        for s_start, s_end in sentence_spans(text[p_start:p_end]):
+            pieces.extend(_hard_split(text, p_start + s_start, p_start + s_end))
+    spans: list[tuple[int, int]] = []
+    cur: tuple[int, int] | None = None
+    for p_start, p_end in pieces:
+        if cur is None:
+            cur = (p_start, p_end)
+        elif p_end - cur[0] <= TARGET or (
+            cur[1] - cur[0] < TARGET // 3 and p_end - cur[0] <= MAXIMUM
+        ):
+            cur = (cur[0], p_end)
+        else:
+            spans.append(cur)
+            cur = (p_start, p_end)
+    if cur:
+        spans.append(cur)
+    return spans
+
+
+def _paragraphs(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    out, pos = [], start
+    for m in re.finditer(r"\n\s*\n", text[start:end]):
+        cut = start + m.start()
+        if text[pos:cut].strip():
+            out.append(_strip(text, pos, cut))
+        pos = start + m.end()
+    if text[pos:end].strip():
+        out.append(_strip(text, pos, end))
+    return out
+
+
+def _strip(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _hard_split(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Split an over-long sentence at spaces (tables, lists without punctuation)."""
+    out = []
+    while end - start > MAXIMUM:
+        cut = text.rfind(" ", start, start + TARGET)
+        cut = cut if cut > start else start + TARGET
+        out.append(_strip(text, start, cut))
+        start = cut
+    out.append(_strip(text, start, end))
+    return [s for s in out if s[1] > s[0]]

@@ -1,0 +1,351 @@
+"""The ingest job: walk, load, chunk, embed (cache first), write each document atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ingest.chunking import CHUNKER_VERSION, chunk_document
+from ingest.loaders import Loaded, LoadError, load_file, load_text
+from ingest.metadata import FIELDS, content_hash, resolve_metadata, sidecar_bytes, validate_declared
+from ingest.walk import Found, in_shard, walk
+from kb.embed_cache import SeedCacheError
+from kb.knowledge_base import KnowledgeBase
+from kb.text import detect_language, nfc, passage_text
+from kb.types import Chunk, DocMeta
+
+SEED_NAME = "kb-embeddings.npz"
+
+
+@dataclass
+class FileResult:
+    path: str
+    status: str  # added | updated | unchanged | failed
+    doc_id: str = ""
+    chunks: int = 0
+    error: str = ""
+
+
+@dataclass
+class IngestReport:
+    files: list[FileResult] = field(default_factory=list)
+    removed: int = 0
+    chunks: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(f.status == status for f in self.files)
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return [f for f in self.files if f.status == "failed"]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "added": self.count("added"),
+            "updated": self.count("updated"),
+            "unchanged": self.count("unchanged"),
+            "removed": self.removed,
+            "failed": [{"path": f.path, "error": f.error} for f in self.failed],
+            "chunks": self.chunks,
+        }
+
+
+Progress = Callable[[str, int, int], None]  # (what, done, total)
+
+
+class _Timeout(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Bound the time one file may take to load (main thread only; SIGALRM)."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _raise(signum: int, frame: Any) -> None:
+        raise _Timeout
+
+    old = signal.signal(signal.SIGALRM, _raise)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def ingest_paths(
+    kb: KnowledgeBase,
+    paths: list[Path],
+    *,
+    prune: bool = True,
+    shard: tuple[int, int] | None = None,
+    progress: Progress | None = None,
+    seed_caches: list[Path] | None = None,
+) -> IngestReport:
+    """Bring the store in line with the files under ``paths``.
+
+    Unchanged files cost nothing, changed ones replace their old chunks completely, files that
+    disappeared from a given folder are removed (``prune``), bad files are reported and skipped.
+    """
+    began = time.perf_counter()
+    report = IngestReport()
+    store, embedder = kb.store, kb.embedder
+    embedded_before = embedder.embedded
+    found = [f for f in walk(paths) if in_shard(f.path, f.root, shard)]
+    seeds = list(seed_caches or []) + [p / SEED_NAME for p in paths if (p / SEED_NAME).is_file()]
+    for seed in seeds:
+        _import_seed(kb, seed, report)
+    registry = dict(store.registry())
+    by_path = {d.path: d.doc_id for d in registry.values()}
+    claimed: dict[str, str] = {}
+    for i, item in enumerate(found, start=1):
+        if progress:
+            progress(item.path.name, i - 1, len(found))
+        result = _ingest_one(kb, item, registry, claimed, progress)
+        report.files.append(result)
+        old_id = by_path.get(str(item.path))
+        if (
+            result.status in ("added", "updated")
+            and old_id
+            and old_id != result.doc_id
+            and old_id not in claimed
+        ):
+            store.forget_document(old_id)  # the file at this path now holds another document
+            registry.pop(old_id, None)
+            result.status = "updated"
+        if result.status != "failed":
+            registry[result.doc_id] = store.document(result.doc_id) or registry.get(result.doc_id)
+    if progress:
+        progress("", len(found), len(found))
+    if prune:
+        report.removed = _prune(kb, paths, found, registry, claimed, shard)
+    if shard is None:
+        from kb.check import sweep_orphans
+
+        sweep_orphans(store)
+    kb.lexical.refresh()
+    report.chunks = store.count()
+    report.embedded = embedder.embedded - embedded_before
+    report.seconds = time.perf_counter() - began
+    return report
+
+
+def _import_seed(kb: KnowledgeBase, seed: Path, report: IngestReport) -> None:
+    try:
+        kb.embedder.import_seed(seed)
+    except SeedCacheError as exc:
+        report.warnings.append(f"shipped embedding cache not used: {exc}")
+
+
+def _ingest_one(
+    kb: KnowledgeBase,
+    item: Found,
+    registry: dict[str, DocMeta],
+    claimed: dict[str, str],
+    progress: Progress | None,
+) -> FileResult:
+    path = item.path
+    shown = str(path)
+    if item.error:
+        return FileResult(shown, "failed", error=item.error)
+    settings = kb.settings
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            raise LoadError("empty file")
+        if size > settings.max_file_mb * 1024 * 1024:
+            raise LoadError(
+                f"file is {size / 1048576:.0f} MB, over the limit of {settings.max_file_mb:g} MB (KB_MAX_FILE_MB)"
+            )
+        raw = path.read_bytes()
+        with time_limit(settings.file_timeout):
+            loaded = load_file(path, settings.max_pdf_pages)
+            raw_hash = content_hash(raw)
+            meta = resolve_metadata(path, loaded, raw_hash)
+            version = content_hash(raw, sidecar_bytes(path) + CHUNKER_VERSION.encode())[:16]
+            doc_id = meta["id"]
+            if doc_id in claimed:
+                raise LoadError(f"document id '{doc_id}' is already used by {claimed[doc_id]}")
+            chunks = chunk_document(doc_id, version, loaded)
+    except _Timeout:
+        return FileResult(
+            shown,
+            "failed",
+            error=f"took longer than {settings.file_timeout:g} s to read (KB_FILE_TIMEOUT)",
+        )
+    except LoadError as exc:
+        return FileResult(shown, "failed", error=str(exc))
+    except PermissionError:
+        return FileResult(shown, "failed", error="permission denied")
+    except OSError as exc:
+        return FileResult(shown, "failed", error=f"cannot read ({exc.strerror or exc})")
+    except (RecursionError, MemoryError) as exc:
+        return FileResult(shown, "failed", error=f"file too complex to read ({type(exc).__name__})")
+    claimed[doc_id] = shown
+    return _upsert(kb, meta, loaded, version, chunks, shown, registry, progress)
+
+
+def _upsert(
+    kb: KnowledgeBase,
+    meta: dict[str, Any],
+    loaded: Loaded,
+    version: str,
+    chunks: list[Chunk],
+    shown: str,
+    registry: dict[str, DocMeta],
+    progress: Progress | None,
+) -> FileResult:
+    """Write a loaded document unless the registry already holds this exact version."""
+    doc_id = meta["id"]
+    if not chunks:
+        return FileResult(shown, "failed", doc_id, error="no text to index")
+    old = registry.get(doc_id)
+    doc = DocMeta(
+        doc_id=doc_id,
+        title=meta.get("title", ""),
+        city=meta.get("city", ""),
+        project=meta.get("project", ""),
+        domain=meta.get("domain", ""),
+        year=meta.get("year"),
+        doc_type=meta.get("doc_type", ""),
+        outcome=meta.get("outcome", ""),
+        language=meta.get("language", ""),
+        source=meta.get("source", ""),
+        access=meta.get("access", "public"),
+        path=shown,
+        fmt=loaded.fmt,
+        version=version,
+        n_chunks=len(chunks),
+        n_pages=loaded.n_pages,
+        ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    if old is not None and old.version == version:
+        if old.path != shown:
+            kb.store.commit_document(replace(old, path=shown))
+            kb.store.bump_generation()
+        return FileResult(shown, "unchanged", doc_id, len(chunks))
+    _write(kb, doc, chunks, progress)
+    return FileResult(shown, "updated" if old else "added", doc_id, len(chunks))
+
+
+@dataclass(frozen=True)
+class Record:
+    """A document given as text rather than a file (eval corpora, imports)."""
+
+    doc_id: str
+    text: str
+    title: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def ingest_records(
+    kb: KnowledgeBase, records: list[Record], progress: Progress | None = None
+) -> IngestReport:
+    """Ingest in-memory documents; unchanged ones cost nothing, as with files."""
+    began = time.perf_counter()
+    report = IngestReport()
+    registry = dict(kb.store.registry())
+    embedded_before = kb.embedder.embedded
+    for i, rec in enumerate(records, start=1):
+        if progress:
+            progress(rec.doc_id, i - 1, len(records))
+        try:
+            loaded = load_text(rec.text.encode("utf-8"), rec.doc_id)
+            meta = {**{k: v for k, v in rec.metadata.items() if k in FIELDS}, "id": rec.doc_id}
+            meta = validate_declared(meta)
+        except LoadError as exc:
+            report.files.append(FileResult(rec.doc_id, "failed", rec.doc_id, error=str(exc)))
+            continue
+        meta["title"] = nfc(rec.title) or meta.get("title", "")
+        meta.setdefault("language", detect_language(loaded.text[:20000]))
+        version = content_hash(json.dumps([rec.text, rec.title, meta], sort_keys=True).encode())[
+            :16
+        ]
+        chunks = chunk_document(rec.doc_id, version, loaded)
+        report.files.append(_upsert(kb, meta, loaded, version, chunks, "", registry, progress))
+    kb.lexical.refresh()
+    report.chunks = kb.store.count()
+    report.embedded = kb.embedder.embedded - embedded_before
+    report.seconds = time.perf_counter() - began
+    return report
+
+
+def _write(kb: KnowledgeBase, doc: DocMeta, chunks: list, progress: Progress | None) -> None:
+    """New version's chunks, then the registry switch (commit point), then old chunks go."""
+    texts = [passage_text(doc.title, c.section, c.text) for c in chunks]
+    hashes = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
+    embedder = kb.embedder
+    if embedder.missing(texts):
+        reuse = kb.store.vectors_by_hash(hashes)
+        if reuse:
+            from kb.embed_cache import cache_key
+            from kb.embeddings import MODEL_ID
+
+            by_hash = dict(zip(hashes, texts, strict=True))
+            embedder.cache.put_many(
+                (cache_key(MODEL_ID, "passage", by_hash[h]), v) for h, v in reuse.items()
+            )
+    done = 0
+
+    def _batch(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress(f"embedding {doc.doc_id}", done, len(texts))
+
+    vectors = embedder.passages(texts, on_batch=_batch)
+    kb.store.add_chunks(doc, chunks, vectors, hashes)
+    kb.store.commit_document(doc)
+    kb.store.delete_other_versions(doc.doc_id, doc.version)
+    kb.store.bump_generation()
+
+
+def _prune(
+    kb: KnowledgeBase,
+    paths: list[Path],
+    found: list[Found],
+    registry: dict[str, DocMeta],
+    claimed: dict[str, str],
+    shard: tuple[int, int] | None,
+) -> int:
+    """Remove documents whose file was under a given folder and is gone now."""
+    roots = [p.resolve() for p in paths if p.is_dir()]
+    present = {str(f.path) for f in found}
+    removed = 0
+    for doc in list(registry.values()):
+        if doc is None or doc.doc_id in claimed or not doc.path or doc.path in present:
+            continue
+        doc_path = Path(doc.path)
+        root = next((r for r in roots if doc_path.is_relative_to(r) or _under(doc_path, r)), None)
+        if root is None or doc_path.exists() or not in_shard(doc_path, root, shard):
+            continue
+        kb.store.forget_document(doc.doc_id)
+        kb.store.bump_generation()
+        removed += 1
+    return removed
+
+
+def _under(path: Path, root: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(root)
+    except OSError:
+        return False

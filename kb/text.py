@@ -1,0 +1,109 @@
+"""Unicode and language helpers shared by ingest, search and answers."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_VI_LETTERS = set("ăâđêôơưàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ")
+# A Vietnamese syllable without its tones: onset, one to three vowels, coda. Text typed without
+# diacritics ("vi sao iparking that bai") is Vietnamese when most of its words fit this shape;
+# English words mostly do not ("data", "open", "city", "and").
+_VI_SYLLABLE = re.compile(
+    r"^(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?[aeiouy]{1,3}(ng|nh|ch|[cmnpt])?$"
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def nfc(text: str) -> str:
+    """NFC-normalise and drop control characters (PDFs and pasted queries carry both)."""
+    return _CONTROL.sub(" ", unicodedata.normalize("NFC", text))
+
+
+def fold(text: str) -> str:
+    """Remove Vietnamese tones and marks (đ→d) so that "ha noi" meets "Hà Nội"."""
+    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def detect_language(text: str) -> str:
+    """'vi', 'en', or '' when there is too little text to tell."""
+    letters = [ch for ch in text.lower() if ch.isalpha()]
+    if len(letters) < 3:
+        return ""
+    tokens = [t for t in words(text) if not t.isdigit()]
+    if not tokens:
+        return ""
+    marked = sum(any(ch in _VI_LETTERS for ch in t) for t in tokens) / len(tokens)
+    if marked >= 0.3:
+        return "vi"
+    if (
+        len(tokens) >= 2
+        and sum(bool(_VI_SYLLABLE.match(fold(t))) for t in tokens) / len(tokens) >= 0.7
+    ):
+        return "vi"
+    ascii_share = sum(ch.isascii() for ch in letters) / len(letters)
+    return "en" if ascii_share > 0.9 else ""
+
+
+def has_diacritics(text: str) -> bool:
+    return fold(text) != text
+
+
+_SENT_END = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+")
+
+
+_HARD_BREAK = re.compile(r"\n\s*\n|\n(?=\s*[-•*]\s)|^#[^\n]*\n", re.MULTILINE)
+_ABBREV = ("TP.", "Tp.", "e.g.", "i.e.", "Mr.", "Dr.", "St.", "No.", "vs.", "etc.", "Q.", "TT.")
+
+
+def _boundaries(text: str):
+    for m in _SENT_END.finditer(text):
+        nxt = text[m.end() : m.end() + 1]
+        before = text[max(0, m.start() - 6) : m.start()]
+        if not nxt or not (nxt.isupper() or nxt.isdigit() or nxt in '-•*“"('):
+            continue
+        if any(before.endswith(a) for a in _ABBREV):
+            continue
+        yield m.end()
+    for m in _HARD_BREAK.finditer(text):
+        yield m.end()
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Sentence spans (start, end) of ``text``, Vietnamese and English alike.
+
+    A boundary is end punctuation followed by space and an upper-case letter, digit or bullet
+    (so "TP. Hồ Chí Minh" stays whole), a blank line, or a line that starts a bullet.
+    """
+    cuts = sorted(set(_boundaries(text)))
+    spans, start = [], 0
+    for cut in [*cuts, len(text)]:
+        if cut <= start:
+            continue
+        s, e = _trim(text, start, cut)
+        if e > s:
+            spans.append((s, e))
+        start = cut
+    return spans
+
+
+def passage_text(title: str, section: str, text: str) -> str:
+    """What is embedded and BM25-indexed for a chunk: the passage with its title and section."""
+    head = title
+    if section and section != title and not text.lstrip("# ").startswith(section):
+        head = f"{title} — {section}" if title else section
+    return f"{head}\n{text}" if head else text
