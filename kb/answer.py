@@ -19,9 +19,15 @@ from kb.tokenize import exact_tokens, folded_tokens
 from kb.types import CITY_NAMES, Answer, Citation, DocMeta, Filters, Hit
 
 # Calibrated on the golden set's unanswerable queries (see evals/README.md, "Abstention").
-ABSTAIN_DENSE = 0.845
-ABSTAIN_COVERAGE = 0.5
+ABSTAIN_DENSE = 0.83
+ABSTAIN_COVERAGE = 0.25
+ABSTAIN_COVERAGE_UNKNOWN = 0.4
 MAX_SENTENCES = 4
+REDUNDANT = 0.93  # cosine above which two sentences say the same thing
+RELEVANCE_DROP = 0.06  # a sentence this far below the best one is off the point
+FOCUS_RATIO = 0.75  # documents whose best passage scores at least this share of the top one
+FOCUS_DOCS = 3
+_REFERENCES = re.compile(r"^\s*(nguồn|sources?|references?|tài liệu tham khảo)\b", re.IGNORECASE)
 CANDIDATE_HITS = 6
 _WHY = re.compile(
     r"\b(vì sao|tại sao|nguyên nhân|bài học|thất bại|không thành công|hạn chế|rút ra|kinh nghiệm|"
@@ -39,90 +45,10 @@ _CITY_WORDS = {
     "danang": ("đà nẵng", "da nang", "danang"),
 }
 _STOP = set(
-    [
-        "the",
-        "a",
-        "an",
-        "of",
-        "in",
-        "on",
-        "at",
-        "to",
-        "for",
-        "and",
-        "or",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "what",
-        "which",
-        "who",
-        "how",
-        "why",
-        "when",
-        "did",
-        "do",
-        "does",
-        "with",
-        "from",
-        "by",
-        "as",
-        "that",
-        "this",
-        "it",
-        "its",
-        "their",
-        "there",
-        "about",
-        "into",
-        "than",
-        "then",
-        "has",
-        "have",
-        "had",
-        "not",
-        "no",
-        "city",
-        "cities",
-        "của",
-        "và",
-        "là",
-        "các",
-        "những",
-        "được",
-        "trong",
-        "cho",
-        "với",
-        "về",
-        "tại",
-        "đến",
-        "này",
-        "đó",
-        "có",
-        "không",
-        "một",
-        "như",
-        "thế",
-        "nào",
-        "gì",
-        "sao",
-        "vì",
-        "bao",
-        "nhiêu",
-        "thành",
-        "phố",
-        "ra",
-        "đã",
-        "đang",
-        "sẽ",
-        "khi",
-        "nào",
-        "ai",
-        "đâu",
-    ]
+    """the a an of in on at to for and or is are was were be been what which who how why when did
+    do does with from by as that this it its their there about into than then has have had not no
+    city cities của và là các những được trong cho với về tại đến này đó có không một như thế nào
+    gì sao vì bao nhiêu thành phố ra đã đang sẽ khi ai đâu""".split()
 )
 TEXTS = {
     "vi": {
@@ -171,25 +97,35 @@ def content_terms(text: str) -> set[str]:
     }
 
 
-def coverage(question: str, hits: list[Hit]) -> float:
-    """Share of the question's content terms that occur in the retrieved passages."""
+def coverage(kb: KnowledgeBase, question: str, hits: list[Hit]) -> float:
+    """IDF-weighted share of the question's content terms found in its best passage."""
     terms = content_terms(question)
     if not terms:
         return 1.0
-    seen: set[str] = set()
+    idf = {t: kb.lexical.idf(t) for t in terms}
+    total = sum(idf.values()) or 1.0
+    best = 0.0
     for hit in hits:
-        seen |= content_terms(hit.doc.title + " " + hit.chunk.text)
-    return len(terms & seen) / len(terms)
+        seen = terms & content_terms(hit.doc.title + " " + hit.chunk.text)
+        best = max(best, sum(idf[t] for t in seen) / total)
+    return best
 
 
-def should_abstain(question: str, hits: list[Hit]) -> bool:
-    """No passage is close enough in meaning and the passages miss most of the question's terms."""
+def should_abstain(kb: KnowledgeBase, question: str, hits: list[Hit]) -> bool:
+    """True when no passage is close in meaning, or (for same-language sources) the passages
+    miss the question's distinctive terms. Thresholds: see evals/README.md, "Abstention"."""
     if not hits:
         return True
-    dense_top = max((h.dense_score or 0.0) for h in hits)
-    if dense_top >= ABSTAIN_DENSE + 0.02:
-        return False
-    return dense_top < ABSTAIN_DENSE or coverage(question, hits[:3]) < ABSTAIN_COVERAGE
+    if max((h.dense_score or 0.0) for h in hits) < ABSTAIN_DENSE:
+        return True
+    lang = detect_language(question)
+    if sum(h.doc.language != lang for h in hits[:3]) >= 2:
+        return False  # the sources are in the other language: term overlap says nothing
+    cov = coverage(kb, question, hits[:4])
+    if cov < ABSTAIN_COVERAGE:
+        return True
+    unknown = any(kb.lexical.is_unknown(t) for t in content_terms(question))
+    return unknown and cov < ABSTAIN_COVERAGE_UNKNOWN
 
 
 def ask(
@@ -214,16 +150,37 @@ def offline_answer(
     lang = detect_language(question) or "en"
     kind = question_kind(question)
     hits = search(kb, question, k=k, filters=filters)
-    if should_abstain(question, hits):
+    if should_abstain(kb, question, hits):
         return abstain(hits, lang)
     if kind == "compare":
         answer = _compare(kb, question, filters, lang, k)
         if answer is not None:
             return answer
-    picked = pick_sentences(kb, question, hits, lang, lesson_first=kind == "lesson")
+    passages = focus_passages(kb, hits, with_lessons=kind == "lesson")
+    picked = pick_sentences(kb, question, passages, lang, lesson_first=kind == "lesson")
     if not picked:
         return abstain(hits, lang)
     return compose(picked, lang, kind, hits)
+
+
+def focus_passages(kb: KnowledgeBase, hits: list[Hit], with_lessons: bool) -> list[Hit]:
+    """The passages of the best documents (the top one, and others nearly as good), plus, for
+    why/lesson questions, those documents' lessons-learned and root-cause sections."""
+    top = hits[0].score
+    docs = list(dict.fromkeys(h.doc.doc_id for h in hits if h.score >= FOCUS_RATIO * top))[
+        :FOCUS_DOCS
+    ]
+    chosen = [h for h in hits if h.doc.doc_id in docs]
+    if with_lessons:
+        seen = {h.chunk.chunk_id for h in chosen}
+        for doc_id in docs:
+            doc = chosen[[h.doc.doc_id for h in chosen].index(doc_id)].doc
+            for chunk in kb.store.live_chunks(doc_id):
+                if chunk.is_lesson and chunk.chunk_id not in seen:
+                    chosen.append(
+                        Hit(rank=len(chosen) + 1, score=top * FOCUS_RATIO, chunk=chunk, doc=doc)
+                    )
+    return chosen
 
 
 def abstain(hits: list[Hit], lang: str) -> Answer:
@@ -261,17 +218,24 @@ def pick_sentences(
         terms = set(exact_tokens(s.text)) | set(folded_tokens(s.text))
         overlap = len(q_terms & terms) / max(1, len(q_terms))
         score = float(vec @ qvec) + 0.15 * overlap + 0.05 * prior[s.hit.chunk.chunk_id]
-        if lesson_first and s.hit.chunk.is_lesson:
-            score += 0.03
         if same_lang and s.hit.doc.language and s.hit.doc.language != lang:
             score -= 0.05
         scored.append(replace(s, score=score, vector=vec))
     scored.sort(key=lambda s: -s.score)
+    lessons = [s for s in scored if s.hit.chunk.is_lesson]
+    if not (lesson_first and lessons):
+        return _select(scored, [], limit)
+    head = _select(scored, [], 1)
+    return head + _select(lessons, head, limit - 1)
+
+
+def _select(scored: list[Sentence], already: list[Sentence], limit: int) -> list[Sentence]:
+    """Best first, skipping what repeats a chosen sentence, stopping where relevance drops."""
     chosen: list[Sentence] = []
     for s in scored:
-        if any(float(s.vector @ c.vector) > 0.93 for c in chosen):
-            continue  # says the same as a sentence already chosen
-        if chosen and s.score < chosen[0].score - 0.06:
+        if any(float(s.vector @ c.vector) > REDUNDANT for c in already + chosen):
+            continue
+        if chosen and s.score < chosen[0].score - RELEVANCE_DROP:
             break
         chosen.append(s)
         if len(chosen) == limit:
@@ -280,11 +244,10 @@ def pick_sentences(
 
 
 def _candidates(hits: list[Hit]) -> list[Sentence]:
-    """Claim-like sentences of the passages that rank close to the best one."""
+    """Claim-like sentences of the passages (source lists and headings are not claims)."""
     out = []
-    floor = 0.5 * hits[0].score
     for hit in hits:
-        if hit.score < floor:
+        if _REFERENCES.match(hit.chunk.section):
             continue
         text = hit.chunk.text
         for start, end in sentence_spans(text):
@@ -358,7 +321,7 @@ def _compare(
     for city in cities:
         city_filters = replace(filters or Filters(), city=(city,))
         hits = search(kb, question, k=4, filters=city_filters)
-        if hits and not should_abstain(question, hits):
+        if hits and not should_abstain(kb, question, hits):
             picked = pick_sentences(
                 kb, question, hits, lang, lesson_first=bool(_WHY.search(question)), limit=2
             )

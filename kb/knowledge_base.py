@@ -31,19 +31,13 @@ class KnowledgeBase:
         return LexicalIndex(self.store, self.settings.cache_dir)
 
 
-_OPEN: dict[tuple, KnowledgeBase] = {}
+_OPEN: dict[Settings, KnowledgeBase] = {}
 _OPEN_LOCK = threading.Lock()
 
 
 def open_kb(settings: Settings) -> KnowledgeBase:
     """The process-wide knowledge base for these settings."""
-    key = (
-        settings.chroma_url,
-        str(settings.store.resolve()),
-        settings.collection,
-        str(settings.cache_dir),
-    )
     with _OPEN_LOCK:
-        if key not in _OPEN:
-            _OPEN[key] = KnowledgeBase(settings)
-        return _OPEN[key]
+        if settings not in _OPEN:
+            _OPEN[settings] = KnowledgeBase(settings)
+        return _OPEN[settings]

@@ -8,15 +8,17 @@ stale or deleted chunks. Several app servers sharing one Chroma server each deri
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import threading
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 from kb.store import Store, StoredChunk
 from kb.text import passage_text
-from kb.tokenize import exact_tokens, folded_tokens, index_tokens
+from kb.tokenize import FOLD_PREFIX, exact_tokens, folded_tokens, index_tokens
 from kb.types import Filters
 
 FOLD_WEIGHT = 0.5
@@ -33,6 +35,7 @@ class LexicalIndex:
         self.meta: dict[str, np.ndarray] = {}
         self.years = np.zeros(0, dtype=np.int32)
         self.model = None
+        self.term_df: dict[str, int] = {}
 
     def load_current(self) -> bool:
         """Load the saved index of the store's current generation, without building one."""
@@ -85,6 +88,10 @@ class LexicalIndex:
             index_tokens(passage_text(d.title, sc.chunk.section, sc.chunk.text))
             for d, sc in zip(docs, rows, strict=True)
         ]
+        df: Counter[str] = Counter()
+        for tokens in corpus:
+            df.update({t for t in tokens if "_" not in t and t.startswith(FOLD_PREFIX)})
+        self.term_df = dict(df)
         model = bm25s.BM25()
         if corpus:
             model.index(corpus, show_progress=False)
@@ -98,6 +105,7 @@ class LexicalIndex:
             self.model.save(str(tmp / "bm25"), show_progress=False)
         np.savez(tmp / "meta.npz", years=self.years, **self.meta)
         (tmp / "ids.json").write_text(json.dumps(self.ids))
+        (tmp / "df.json").write_text(json.dumps(self.term_df))
         shutil.rmtree(folder, ignore_errors=True)
         tmp.rename(folder)
         for old in self.root.iterdir():
@@ -109,6 +117,7 @@ class LexicalIndex:
 
         try:
             ids = json.loads((folder / "ids.json").read_text())
+            term_df = json.loads((folder / "df.json").read_text())
             with np.load(folder / "meta.npz") as data:
                 meta = {f: data[f] for f in _FIELDS}
                 years = data["years"]
@@ -116,7 +125,17 @@ class LexicalIndex:
         except (OSError, ValueError, KeyError):
             return False
         self.ids, self.meta, self.years, self.model = ids, meta, years, model
+        self.term_df = term_df
         return True
+
+    def is_unknown(self, term: str) -> bool:
+        """A folded syllable that no passage contains."""
+        return FOLD_PREFIX + term not in self.term_df
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency of a folded syllable (unseen terms weigh the most)."""
+        df = self.term_df.get(FOLD_PREFIX + term, 0)
+        return math.log((len(self.ids) + 1) / (df + 0.5))
 
     def mask(self, filters: Filters | None) -> np.ndarray:
         """Which indexed chunks pass the filters (the same rules as the store's where)."""
