@@ -14,7 +14,7 @@ import numpy as np
 
 from kb.knowledge_base import KnowledgeBase
 from kb.search import clean_query, search
-from kb.text import detect_language, fold, sentence_spans
+from kb.text import detect_language, fold, is_instruction_like, sentence_spans
 from kb.tokenize import exact_tokens, folded_tokens
 from kb.types import CITY_NAMES, Answer, Citation, DocMeta, Filters, Hit
 
@@ -255,6 +255,8 @@ def _candidates(hits: list[Hit]) -> list[Sentence]:
             body = text[start:end]
             if body.startswith("#") or len(body) < 25 or len(body.split()) < 5:
                 continue  # headings and fragments are not claims
+            if is_instruction_like(body):
+                continue  # text aimed at an AI model is data, never part of an answer
             out.append(Sentence(hit, start, end, body, 0.0))
     return out
 

@@ -26,13 +26,14 @@ from kb.answer import (
 )
 from kb.knowledge_base import KnowledgeBase
 from kb.search import search
-from kb.text import detect_language, sentence_spans
+from kb.text import detect_language, is_instruction_like, sentence_spans
 from kb.types import Answer, Citation, Filters, Hit
 
 SUPPORT_OVERLAP = 0.5  # share of a claim's content terms found in its passage
 SUPPORT_COSINE = 0.88  # or: meaning close to one of the passage's sentences
 MIN_KEPT = 0.5  # share of the LLM's sentences that must survive the check
 NO_ANSWER = "NO_ANSWER"
+WITHHELD = "[text addressed to an AI model withheld]"
 _MARKER = re.compile(r"\s*\[(\d+)\]")
 
 SYSTEM = (
@@ -46,9 +47,14 @@ SYSTEM = (
 
 
 def build_prompt(question: str, passages: list[Hit]) -> str:
+    """Numbered passages as data; sentences addressed to an AI model are withheld."""
     blocks = []
     for n, hit in enumerate(passages, start=1):
-        text = hit.chunk.text.replace("</passage>", "</ passage>")
+        text = hit.chunk.text
+        for s, e in reversed(sentence_spans(text)):
+            if is_instruction_like(text[s:e]):
+                text = text[:s] + WITHHELD + text[e:]
+        text = text.replace("</passage>", "</ passage>")
         blocks.append(
             f'<passage n="{n}" title="{hit.doc.title}" city="{hit.doc.city}">\n{text}\n</passage>'
         )
@@ -104,12 +110,15 @@ def _fallback(fallback: Callable[[], Answer], why: str) -> Answer:
 
 
 def verify(kb: KnowledgeBase, raw: str, passages: list[Hit]) -> Answer | None:
-    """Keep only sentences whose markers point at a passage that supports them."""
+    """Keep only sentences whose markers point at a passage that supports them; text aimed at
+    an AI model supports nothing."""
     claims = [raw[s:e] for s, e in sentence_spans(raw)]
     kept: list[tuple[str, list[tuple[Hit, int, int]]]] = []
     for claim in claims:
         numbers = [int(n) for n in _MARKER.findall(claim)]
         text = _MARKER.sub("", claim).strip()
+        if not text or is_instruction_like(text):
+            continue
         support = []
         for n in dict.fromkeys(numbers):
             if 1 <= n <= len(passages):
@@ -155,7 +164,7 @@ def supporting_span(kb: KnowledgeBase, claim: str, hit: Hit) -> tuple[int, int] 
     sims = vectors[1:] @ vectors[0]
     best = int(np.argmax(sims))
     terms = content_terms(claim)
-    overlap = len(terms & content_terms(hit.chunk.text)) / len(terms) if terms else 0.0
+    overlap = len(terms & content_terms(" ".join(texts))) / len(terms) if terms else 0.0
     if overlap >= SUPPORT_OVERLAP or float(sims[best]) >= SUPPORT_COSINE:
         return spans[best]
     return None

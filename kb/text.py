@@ -107,3 +107,16 @@ def passage_text(title: str, section: str, text: str) -> str:
     if section and section != title and not text.lstrip("# ").startswith(section):
         head = f"{title} — {section}" if title else section
     return f"{head}\n{text}" if head else text
+
+
+_INSTRUCTION = re.compile(
+    r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|prompts?|rules|above)\b|"
+    r"\b(you are now|system prompt|act as|answer only|respond only|new instructions)\b|"
+    r"\b(bỏ qua|phớt lờ)\b.{0,40}\b(hướng dẫn|chỉ dẫn|yêu cầu)\b|\bchỉ trả lời\b",
+    re.IGNORECASE,
+)
+
+
+def is_instruction_like(text: str) -> bool:
+    """Text addressed to an AI model rather than to readers (prompt injection in a document)."""
+    return bool(_INSTRUCTION.search(text))

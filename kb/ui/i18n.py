@@ -1,0 +1,310 @@
+"""Interface strings in Vietnamese (default) and English: one dict, one lookup function.
+
+Every label the app shows comes from here; ``t(key)`` reads the current language from the
+session. Values of metadata fields (cities, outcomes, domains...) have labels here too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+LANGS = ("vi", "en")
+DEFAULT_LANG = "vi"
+
+STRINGS: dict[str, dict[str, str]] = {
+    # shell
+    "app_title": {"vi": "Lessons KB", "en": "Lessons KB"},
+    "app_tagline": {
+        "vi": "Bài học kinh nghiệm từ chương trình đô thị thông minh của Hà Nội, TP. HCM và Đà Nẵng",
+        "en": "Lessons learned from the smart-city programmes of Hà Nội, HCMC and Đà Nẵng",
+    },
+    "nav": {"vi": "Trang", "en": "Page"},
+    "page_ask": {"vi": "Hỏi đáp", "en": "Ask"},
+    "page_documents": {"vi": "Tài liệu", "en": "Documents"},
+    "page_evals": {"vi": "Đánh giá", "en": "Evals"},
+    "page_corpus": {"vi": "Kho dữ liệu", "en": "Corpus"},
+    "language": {"vi": "Ngôn ngữ giao diện", "en": "Interface language"},
+    "signed_in_as": {"vi": "Đăng nhập: {name}", "en": "Signed in: {name}"},
+    "public_only_note": {
+        "vi": "Chỉ hiển thị tài liệu công khai.",
+        "en": "Showing public documents only.",
+    },
+    # store problems
+    "store_empty": {
+        "vi": "Kho tri thức đang trống: chưa có tài liệu nào được nạp.",
+        "en": "The knowledge base is empty: no document has been ingested yet.",
+    },
+    "store_empty_hint": {
+        "vi": "Chạy một trong các lệnh sau rồi tải lại trang:",
+        "en": "Run one of these commands, then reload the page:",
+    },
+    "store_error": {
+        "vi": "Không mở được kho tri thức.",
+        "en": "The knowledge base cannot be opened.",
+    },
+    "store_error_hint": {
+        "vi": "Khởi động kho (hoặc sửa KB_CHROMA_URL / KB_STORE) rồi tải lại trang, ví dụ:",
+        "en": "Start the store (or fix KB_CHROMA_URL / KB_STORE), then reload the page, e.g.:",
+    },
+    "unexpected_error": {"vi": "Đã xảy ra lỗi: {msg}", "en": "Something went wrong: {msg}"},
+    # ask
+    "ask_title": {"vi": "Hỏi kho bài học", "en": "Ask the lessons"},
+    "ask_intro": {
+        "vi": "Đặt câu hỏi bằng tiếng Việt hoặc tiếng Anh. Mọi câu trả lời đều dẫn nguồn.",
+        "en": "Ask in Vietnamese or English. Every answer cites its sources.",
+    },
+    "question": {"vi": "Câu hỏi", "en": "Question"},
+    "question_placeholder": {
+        "vi": "Ví dụ: Vì sao iParking ở Hà Nội không thành công?",
+        "en": "For example: Why did iParking in Hà Nội fail?",
+    },
+    "ask_button": {"vi": "Hỏi", "en": "Ask"},
+    "compare_toggle": {"vi": "So sánh ba thành phố", "en": "Compare the cities"},
+    "compare_help": {
+        "vi": "Trả lời riêng cho Hà Nội, TP. HCM và Đà Nẵng, đặt cạnh nhau.",
+        "en": "Answer separately for Hà Nội, HCMC and Đà Nẵng, side by side.",
+    },
+    "examples": {"vi": "Thử một câu hỏi mẫu", "en": "Try an example question"},
+    "thinking": {"vi": "Đang tìm câu trả lời…", "en": "Finding the answer…"},
+    "answer": {"vi": "Câu trả lời", "en": "Answer"},
+    "sources": {"vi": "Nguồn trích dẫn", "en": "Sources"},
+    "no_answer_city": {
+        "vi": "Không có tài liệu nào về thành phố này trả lời câu hỏi.",
+        "en": "No document about this city answers the question.",
+    },
+    "abstained_title": {
+        "vi": "Kho tri thức không có câu trả lời cho câu hỏi này.",
+        "en": "The knowledge base has no answer to this question.",
+    },
+    "abstained_hint": {
+        "vi": "Thử diễn đạt lại, bỏ bớt bộ lọc, hoặc xem các tài liệu gần nhất:",
+        "en": "Try rephrasing, removing filters, or look at the nearest documents:",
+    },
+    "no_nearest": {"vi": "Không có tài liệu nào gần.", "en": "No nearby documents."},
+    "open_document": {
+        "vi": "Mở tài liệu tại đoạn trích",
+        "en": "Open the document at this passage",
+    },
+    "page_n": {"vi": "Trang {n}", "en": "Page {n}"},
+    "section": {"vi": "Mục", "en": "Section"},
+    "by_city": {"vi": "Theo từng thành phố", "en": "By city"},
+    "answered_by": {"vi": "Trả lời bởi: {who}", "en": "Answered by: {who}"},
+    "filters": {"vi": "Bộ lọc", "en": "Filters"},
+    "filters_active": {"vi": "Đang lọc: {what}", "en": "Filtered by: {what}"},
+    "city": {"vi": "Thành phố", "en": "City"},
+    "domain": {"vi": "Lĩnh vực", "en": "Domain"},
+    "outcome": {"vi": "Kết quả", "en": "Outcome"},
+    "doc_type": {"vi": "Loại tài liệu", "en": "Document type"},
+    "doc_language": {"vi": "Ngôn ngữ tài liệu", "en": "Document language"},
+    "year": {"vi": "Năm", "en": "Year"},
+    "year_range": {"vi": "Khoảng năm", "en": "Year range"},
+    "clear_filters": {"vi": "Xoá bộ lọc", "en": "Clear filters"},
+    "any": {"vi": "Tất cả", "en": "Any"},
+    # feedback
+    "feedback_q": {"vi": "Câu trả lời này có hữu ích không?", "en": "Was this answer useful?"},
+    "feedback_comment": {"vi": "Góp ý (không bắt buộc)", "en": "Comment (optional)"},
+    "useful": {"vi": "Hữu ích", "en": "Useful"},
+    "not_useful": {"vi": "Không hữu ích", "en": "Not useful"},
+    "feedback_thanks": {"vi": "Cảm ơn phản hồi của bạn!", "en": "Thank you for your feedback!"},
+    # documents
+    "documents_title": {"vi": "Tài liệu", "en": "Documents"},
+    "documents_intro": {
+        "vi": "Toàn bộ tài liệu trong kho với siêu dữ liệu. Chọn một dòng để đọc tài liệu.",
+        "en": "All documents in the knowledge base with their metadata. Select a row to read one.",
+    },
+    "search_documents": {"vi": "Tìm theo tên, dự án hoặc mã", "en": "Search title, project or id"},
+    "n_documents": {"vi": "{n} tài liệu", "en": "{n} documents"},
+    "no_documents_match": {
+        "vi": "Không có tài liệu nào khớp với bộ lọc.",
+        "en": "No document matches the filters.",
+    },
+    "title": {"vi": "Tiêu đề", "en": "Title"},
+    "project": {"vi": "Dự án", "en": "Project"},
+    "access": {"vi": "Quyền truy cập", "en": "Access"},
+    "pages": {"vi": "Số trang", "en": "Pages"},
+    "chunks": {"vi": "Đoạn", "en": "Chunks"},
+    "format": {"vi": "Định dạng", "en": "Format"},
+    "source": {"vi": "Nguồn", "en": "Source"},
+    "doc_id": {"vi": "Mã tài liệu", "en": "Document id"},
+    "ingested_at": {"vi": "Thời điểm nạp", "en": "Ingested at"},
+    "back_to_list": {"vi": "← Tất cả tài liệu", "en": "← All documents"},
+    "doc_not_found": {
+        "vi": "Không tìm thấy tài liệu “{doc}” (hoặc bạn không có quyền xem).",
+        "en": "Document “{doc}” was not found (or you may not view it).",
+    },
+    "metadata": {"vi": "Siêu dữ liệu", "en": "Metadata"},
+    "text": {"vi": "Nội dung", "en": "Text"},
+    "chunk_list": {"vi": "Danh sách đoạn", "en": "Chunks"},
+    "group_by": {"vi": "Hiển thị theo", "en": "Show by"},
+    "by_page": {"vi": "Trang", "en": "Page"},
+    "by_section": {"vi": "Mục", "en": "Section"},
+    "download": {"vi": "Tải tệp gốc", "en": "Download the original file"},
+    "file_unavailable": {
+        "vi": "Tệp gốc không truy cập được từ máy chủ này.",
+        "en": "The original file is not reachable from this server.",
+    },
+    "cited_passage": {"vi": "Đoạn được trích dẫn", "en": "Cited passage"},
+    "share_link": {"vi": "Liên kết chia sẻ", "en": "Shareable link"},
+    "lesson": {"vi": "bài học", "en": "lesson"},
+    "no_text": {"vi": "Tài liệu không có nội dung.", "en": "The document has no text."},
+    "untitled_section": {"vi": "(không có tên mục)", "en": "(untitled section)"},
+    "chunk_n": {"vi": "Đoạn {n}", "en": "Chunk {n}"},
+    # evals
+    "evals_title": {"vi": "Đánh giá chất lượng tìm kiếm", "en": "Retrieval quality"},
+    "evals_intro": {
+        "vi": "Kết quả đánh giá trên bộ câu hỏi chuẩn (golden set) và phản hồi của người dùng.",
+        "en": "Results on the golden question set, and what users said about the answers.",
+    },
+    "no_reports": {
+        "vi": "Chưa có báo cáo đánh giá nào trong {dir}.",
+        "en": "No eval report in {dir} yet.",
+    },
+    "run_eval": {"vi": "Chạy đánh giá golden set", "en": "Run the golden-set eval"},
+    "running_eval": {
+        "vi": "Đang chạy đánh giá… {done}/{total}",
+        "en": "Running the eval… {done}/{total}",
+    },
+    "eval_saved": {"vi": "Đã lưu báo cáo: {path}", "en": "Report saved: {path}"},
+    "eval_failed": {"vi": "Đánh giá thất bại: {msg}", "en": "The eval failed: {msg}"},
+    "eval_unavailable": {
+        "vi": "Module đánh giá (kb.evals) chưa sẵn sàng.",
+        "en": "The eval module (kb.evals) is not available.",
+    },
+    "latest_report": {"vi": "Báo cáo mới nhất", "en": "Latest report"},
+    "dataset": {"vi": "Bộ dữ liệu", "en": "Dataset"},
+    "queries": {"vi": "Số câu hỏi", "en": "Queries"},
+    "created_at": {"vi": "Thời điểm chạy", "en": "Run at"},
+    "mode": {"vi": "Chế độ", "en": "Mode"},
+    "by_mode": {"vi": "Theo chế độ tìm kiếm", "en": "By search mode"},
+    "breakdown": {"vi": "Chi tiết theo nhóm", "en": "Breakdown"},
+    "breakdown_mode": {"vi": "Chế độ để xem chi tiết", "en": "Mode to break down"},
+    "value": {"vi": "Giá trị", "en": "Value"},
+    "metric": {"vi": "Chỉ số", "en": "Metric"},
+    "history": {"vi": "Lịch sử các lần chạy", "en": "History of runs"},
+    "no_history": {"vi": "Chưa có lần chạy trước.", "en": "No earlier runs."},
+    "feedback_title": {"vi": "Phản hồi của người dùng", "en": "User feedback"},
+    "no_feedback": {"vi": "Chưa có phản hồi nào.", "en": "No feedback yet."},
+    "n_feedback": {"vi": "Tổng số phản hồi", "en": "Feedback received"},
+    "n_useful": {"vi": "Hữu ích", "en": "Useful"},
+    "n_not_useful": {"vi": "Không hữu ích", "en": "Not useful"},
+    "comment": {"vi": "Góp ý", "en": "Comment"},
+    "time": {"vi": "Thời gian", "en": "Time"},
+    "other_reports": {"vi": "Báo cáo khác", "en": "Other reports"},
+    "kind": {"vi": "Loại câu hỏi", "en": "Question kind"},
+    "lang_field": {"vi": "Ngôn ngữ", "en": "Language"},
+    # corpus
+    "corpus_title": {"vi": "Kho dữ liệu", "en": "Corpus"},
+    "corpus_intro": {
+        "vi": "Những gì đã được nạp vào kho tri thức.",
+        "en": "What has been ingested into the knowledge base.",
+    },
+    "n_docs_metric": {"vi": "Tài liệu", "en": "Documents"},
+    "n_chunks_metric": {"vi": "Đoạn văn bản", "en": "Passages"},
+    "last_ingested": {"vi": "Lần nạp gần nhất", "en": "Last ingested"},
+    "n_cities": {"vi": "Thành phố", "en": "Cities"},
+    "documents_by": {"vi": "Tài liệu theo {field}", "en": "Documents by {field}"},
+    "ingest_timeline": {"vi": "Lịch sử nạp tài liệu", "en": "What was ingested when"},
+    "count": {"vi": "Số tài liệu", "en": "Documents"},
+    "date": {"vi": "Ngày", "en": "Date"},
+}
+
+# Labels of metadata values (anything unknown is shown as stored).
+VALUES: dict[str, dict[str, dict[str, str]]] = {
+    "city": {
+        "hanoi": {"vi": "Hà Nội", "en": "Hà Nội"},
+        "hcmc": {"vi": "TP. Hồ Chí Minh", "en": "Ho Chi Minh City"},
+        "danang": {"vi": "Đà Nẵng", "en": "Đà Nẵng"},
+        "multi": {"vi": "Nhiều thành phố", "en": "Several cities"},
+    },
+    "outcome": {
+        "success": {"vi": "Thành công", "en": "Success"},
+        "partial": {"vi": "Thành công một phần", "en": "Partial"},
+        "failure": {"vi": "Thất bại", "en": "Failure"},
+        "ongoing": {"vi": "Đang triển khai", "en": "Ongoing"},
+    },
+    "language": {
+        "vi": {"vi": "Tiếng Việt", "en": "Vietnamese"},
+        "en": {"vi": "Tiếng Anh", "en": "English"},
+    },
+    "access": {
+        "public": {"vi": "Công khai", "en": "Public"},
+        "internal": {"vi": "Nội bộ", "en": "Internal"},
+    },
+    "domain": {
+        "traffic": {"vi": "Giao thông", "en": "Traffic"},
+        "data-platform": {"vi": "Nền tảng dữ liệu", "en": "Data platform"},
+        "e-government": {"vi": "Chính quyền điện tử", "en": "E-government"},
+        "governance": {"vi": "Quản trị", "en": "Governance"},
+        "connectivity": {"vi": "Kết nối", "en": "Connectivity"},
+        "environment": {"vi": "Môi trường", "en": "Environment"},
+        "infrastructure": {"vi": "Hạ tầng", "en": "Infrastructure"},
+        "public-security": {"vi": "An ninh trật tự", "en": "Public security"},
+        "tourism": {"vi": "Du lịch", "en": "Tourism"},
+    },
+    "doc_type": {
+        "evaluation": {"vi": "Đánh giá", "en": "Evaluation"},
+        "lessons-learned": {"vi": "Bài học kinh nghiệm", "en": "Lessons learned"},
+        "plan": {"vi": "Kế hoạch", "en": "Plan"},
+        "post-mortem": {"vi": "Hậu kiểm", "en": "Post-mortem"},
+        "report": {"vi": "Báo cáo", "en": "Report"},
+        "review": {"vi": "Tổng kết", "en": "Review"},
+        "technology-brief": {"vi": "Tóm tắt công nghệ", "en": "Technology brief"},
+    },
+    "unknown": {"unknown": {"vi": "Không rõ", "en": "Unknown"}},
+}
+
+EXAMPLES: dict[str, list[str]] = {
+    "vi": [
+        "Vì sao iParking ở Hà Nội không thành công?",
+        "Đà Nẵng rút ra bài học gì từ chính quyền điện tử?",
+        "So sánh trung tâm điều hành của ba thành phố",
+    ],
+    "en": [
+        "How did the three cities build their operations centres?",
+        "Why did iParking in Hà Nội fail?",
+        "What did Đà Nẵng learn from its free public Wi-Fi?",
+    ],
+}
+
+_current = {"lang": DEFAULT_LANG}
+
+
+def set_lang(lang: str) -> None:
+    """Used by the app at the start of every run (and by tests)."""
+    _current["lang"] = lang if lang in LANGS else DEFAULT_LANG
+
+
+def get_lang() -> str:
+    try:
+        import streamlit as st
+
+        lang = st.session_state.get("ui_lang")
+        if lang in LANGS:
+            return lang
+    except Exception:
+        pass
+    return _current["lang"]
+
+
+def t(key: str, lang: str | None = None, **kwargs: Any) -> str:
+    """The interface string ``key`` in the current language, formatted with ``kwargs``."""
+    entry = STRINGS.get(key)
+    if entry is None:
+        return key
+    text = entry.get(lang or get_lang()) or entry[DEFAULT_LANG]
+    return text.format(**kwargs) if kwargs else text
+
+
+def value_label(field: str, value: Any, lang: str | None = None) -> str:
+    """Human label of a metadata value, e.g. ``value_label("city", "hcmc")``."""
+    if value is None or value == "":
+        return "—"
+    labels = VALUES.get(field, {}).get(str(value))
+    if labels is None:
+        return str(value)
+    return labels.get(lang or get_lang(), str(value))
+
+
+def field_label(field: str, lang: str | None = None) -> str:
+    key = {"language": "doc_language", "lang": "lang_field"}.get(field, field)
+    return t(key, lang) if key in STRINGS else field

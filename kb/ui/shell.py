@@ -1,0 +1,116 @@
+"""The frame around every page: language, navigation, store problems, query-param routing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from kb.ui import render
+from kb.ui.i18n import DEFAULT_LANG, LANGS, t
+
+PAGES = ("ask", "documents", "evals", "corpus")
+PAGE_ICONS = {
+    "ask": ":material/forum:",
+    "documents": ":material/description:",
+    "evals": ":material/monitoring:",
+    "corpus": ":material/database:",
+}
+LANG_NAMES = {"vi": "Tiếng Việt", "en": "English"}
+_LOG = logging.getLogger("kb.app")
+
+
+def _param(name: str) -> str | None:
+    value = st.query_params.get(name)
+    return value if value not in (None, "") else None
+
+
+def current_lang() -> str:
+    if st.session_state.get("ui_lang") not in LANGS:
+        lang = _param("lang")
+        st.session_state["ui_lang"] = lang if lang in LANGS else DEFAULT_LANG
+    return st.session_state["ui_lang"]
+
+
+def _on_lang() -> None:
+    lang = st.session_state.get("ui_lang") or DEFAULT_LANG
+    if lang == DEFAULT_LANG:
+        st.query_params.pop("lang", None)
+    else:
+        st.query_params["lang"] = lang
+
+
+def current_page() -> str:
+    if st.session_state.get("ui_page") not in PAGES:
+        page = _param("page")
+        st.session_state["ui_page"] = page if page in PAGES else "ask"
+    return st.session_state["ui_page"]
+
+
+def _on_page() -> None:
+    page = st.session_state.get("ui_page") or "ask"
+    lang = st.query_params.get("lang")
+    st.query_params.clear()
+    if page != "ask":
+        st.query_params["page"] = page
+    if lang:
+        st.query_params["lang"] = lang
+
+
+def sidebar() -> str:
+    """Brand, language switch and page navigation; returns the page to show."""
+    current_lang()
+    page = current_page()
+    with st.sidebar:
+        render.html(
+            f'<div class="kb-brand">{render.esc(t("app_title"))}</div>'
+            f'<div class="kb-tagline">{render.esc(t("app_tagline"))}</div>'
+        )
+        st.segmented_control(
+            t("language"),
+            options=list(LANGS),
+            format_func=lambda code: LANG_NAMES[code],
+            key="ui_lang",
+            on_change=_on_lang,
+            required=True,
+            width="stretch",
+        )
+        st.radio(
+            t("nav"),
+            options=list(PAGES),
+            format_func=lambda p: f"{PAGE_ICONS[p]}  {t('page_' + p)}",
+            key="ui_page",
+            on_change=_on_page,
+            label_visibility="collapsed",
+        )
+        st.divider()
+    return page
+
+
+def show_store_error(exc: Exception, where: str) -> None:
+    st.error(f"{t('store_error')} {exc}")
+    st.markdown(t("store_error_hint"))
+    st.code(f"chroma run --path data/chroma --port 8000   # then KB_CHROMA_URL=…\n# store: {where}")
+
+
+def show_empty_store() -> None:
+    st.info(t("store_empty"))
+    st.markdown(t("store_empty_hint"))
+    st.code("make run\n# or\nkb ingest corpus/", language="bash")
+
+
+def run_page(fn: Callable[[], Any]) -> None:
+    """Run a page; store problems become a message with what to run, never a traceback."""
+    from kb.store import StoreError
+
+    try:
+        fn()
+    except StoreError as exc:
+        from kb.ui.state import settings
+
+        show_store_error(exc, settings().where)
+    except Exception as exc:  # a bug: say so briefly, keep the details in the server log
+        _LOG.exception("page failed")
+        st.error(t("unexpected_error", msg=f"{type(exc).__name__}: {exc}"))
