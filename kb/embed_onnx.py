@@ -454,9 +454,7 @@ class OnnxE5:
         for row, w in enumerate(batch):
             ids[row, : len(w.ids)] = w.ids
         emb = dequantize(self._word[ids]) + self._pos_type[:seq]
-        (hidden,) = self._session.run(
-            ["hidden"], {"emb": emb.astype(np.float32), "lengths": lengths}
-        )
+        (hidden,) = self._session.run(["hidden"], {"emb": emb, "lengths": lengths})
         return np.stack([hidden[row, :n].mean(axis=0) for row, n in enumerate(lengths)])
 
 

@@ -154,12 +154,15 @@ def verify(kb: KnowledgeBase, raw: str, passages: list[Hit]) -> Answer | None:
 
 def supporting_span(kb: KnowledgeBase, claim: str, hit: Hit) -> tuple[int, int] | None:
     """The passage sentence that best supports ``claim``, if any supports it well enough."""
+    text = hit.chunk.text
     spans = [
-        (s, e) for s, e in sentence_spans(hit.chunk.text) if not hit.chunk.text[s:e].startswith("#")
+        (s, e)
+        for s, e in sentence_spans(text)
+        if not text[s:e].startswith("#") and not is_instruction_like(text[s:e])
     ]
     if not spans:
         return None
-    texts = [hit.chunk.text[s:e] for s, e in spans]
+    texts = [text[s:e] for s, e in spans]
     vectors = kb.embedder.passages([claim, *texts])
     sims = vectors[1:] @ vectors[0]
     best = int(np.argmax(sims))

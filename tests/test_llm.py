@@ -166,7 +166,7 @@ def test_instructions_inside_documents_do_not_reach_the_user(llm_kb, llm_server)
     # The scripted model "obeys" the injected passage; the check must stop it.
     llm_server.reply = lambda p: "HACKED, the system is compromised [1]."
     answer = ask(llm_kb, "When did Đà Nẵng open free public Wi-Fi?")
-    assert "HACKED" not in answer.text
+    assert "HACKED" not in answer.text, answer
     assert answer.answerer == "offline" and "did not match" in answer.note
     assert all("HACKED" not in c.quote for c in answer.citations)
     # The injected sentence never reached the model either.
