@@ -13,7 +13,7 @@ from ingest.loaders import Loaded, Segment
 from kb.text import sentence_spans
 from kb.types import Chunk
 
-CHUNKER_VERSION = "2"
+CHUNKER_VERSION = "4"
 TARGET = 800  # characters: ~130 words, well inside the model's 512 tokens
 MAXIMUM = 1300
 _LESSON = re.compile(
@@ -21,6 +21,17 @@ _LESSON = re.compile(
     r"lesson|root cause|cause|recommendation|what went wrong|what to (keep|change)|why .*fail",
     re.IGNORECASE,
 )
+
+
+_REFERENCES = re.compile(
+    r"^\s*(nguồn|nguồn tham khảo|sources?|references?|tài liệu tham khảo|bibliography)\s*:?\s*$",
+    re.IGNORECASE,
+)
+
+
+def is_reference_heading(headings: tuple[str, ...]) -> bool:
+    """Source lists match queries through URL slugs but answer nothing."""
+    return bool(headings) and bool(_REFERENCES.match(headings[-1]))
 
 
 def is_lesson_heading(headings: tuple[str, ...]) -> bool:
@@ -44,6 +55,7 @@ def chunk_document(doc_id: str, version: str, loaded: Loaded) -> list[Chunk]:
                     section=seg.headings[-1] if seg.headings else "",
                     page=seg.page,
                     is_lesson=is_lesson_heading(seg.headings),
+                    is_reference=is_reference_heading(seg.headings),
                 )
             )
     return chunks
@@ -54,19 +66,19 @@ def _merge_bare_headings(segments: list[Segment], text: str) -> list[Segment]:
     out: list[Segment] = []
     pending: Segment | None = None
     for seg in segments:
+        own = text[seg.start : seg.end].strip()  # before merging: "# T" then "## A" are both bare
         if pending and pending.page == seg.page:
             seg = Segment(pending.start, seg.end, seg.page, seg.headings)
         elif pending:
             out.append(pending)
         pending = None
-        body = text[seg.start : seg.end].strip()
-        if not body:
+        if not text[seg.start : seg.end].strip():
             continue
         if (
-            "\n" not in body
-            and len(body) < 120
+            "\n" not in own
+            and len(own) < 120
             and seg.headings
-            and body.lstrip("# ") == seg.headings[-1]
+            and own.lstrip("# ") == seg.headings[-1]
         ):
             pending = seg
             continue

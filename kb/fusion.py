@@ -9,7 +9,7 @@ votes with a per-query weight:
   other language, BM25 (which cannot cross languages) is mostly noise;
 - ``confidence ** CONFIDENCE_POWER``: how far BM25's best document stands above its fifth; a
   flat lexical list (names that occur everywhere, as in comparisons) carries little;
-- Vietnamese typed without diacritics keeps full lexical weight, since the embedding model
+- Vietnamese typed without diacritics gets double lexical weight, since the embedding model
   reads unaccented Vietnamese poorly while folded BM25 tokens match it well.
 
 Each passage's lexical vote is further scaled by its BM25 score relative to the best one and by
@@ -27,6 +27,7 @@ CONFIDENCE_POWER = 4.0
 CONFIDENCE_DEPTH = 5
 LANGUAGE_SAMPLE = 3
 CROSS_LANGUAGE_TRUST = 0.15
+UNACCENTED_WEIGHT = 2.0  # lexical votes count double for Vietnamese typed without tones
 
 
 @dataclass(frozen=True)
@@ -48,9 +49,9 @@ def lexical_weight(
     dense_doc_langs: list[str],
     lexical_doc_scores: list[float],
 ) -> float:
-    """How much the BM25 list may move the fused ranking for this query (0..1)."""
+    """How much the BM25 list may move the fused ranking for this query."""
     if signals.unaccented:
-        return 1.0
+        return UNACCENTED_WEIGHT
     sample = dense_doc_langs[:LANGUAGE_SAMPLE]
     p_cross = (
         sum(lang != signals.language for lang in sample) / len(sample)
@@ -62,6 +63,8 @@ def lexical_weight(
         confidence = (lexical_doc_scores[0] - ref) / lexical_doc_scores[0]
     else:
         confidence = 1.0
+    # One or two matching documents say little about confidence: often a single common word.
+    confidence *= min(1.0, len(lexical_doc_scores) / CONFIDENCE_DEPTH)
     return (1 - p_cross) ** CROSS_POWER * confidence**CONFIDENCE_POWER
 
 

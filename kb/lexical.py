@@ -18,7 +18,7 @@ import numpy as np
 
 from kb.store import Store, StoredChunk
 from kb.text import passage_text
-from kb.tokenize import FOLD_PREFIX, exact_tokens, folded_tokens, index_tokens
+from kb.tokenize import FOLD_PREFIX, TOKENIZER_VERSION, exact_tokens, folded_tokens, index_tokens
 from kb.types import Filters
 
 FOLD_WEIGHT = 0.5
@@ -34,6 +34,7 @@ class LexicalIndex:
         self.ids: list[str] = []
         self.meta: dict[str, np.ndarray] = {}
         self.years = np.zeros(0, dtype=np.int32)
+        self.searchable = np.zeros(0, dtype=bool)
         self.model = None
         self.term_df: dict[str, int] = {}
 
@@ -43,7 +44,7 @@ class LexicalIndex:
             gen = self.store.generation()
             if gen == self.generation:
                 return True
-            if self._load(self.root / (gen or "empty")):
+            if self._load(self._folder(gen)):
                 self.generation = gen
                 return True
             return False
@@ -54,13 +55,16 @@ class LexicalIndex:
             gen = self.store.generation()
             if not force and gen == self.generation:
                 return
-            folder = self.root / (gen or "empty")
+            folder = self._folder(gen)
             if not force and self._load(folder):
                 self.generation = gen
                 return
             self._build()
             self._save(folder)
             self.generation = gen
+
+    def _folder(self, generation: str) -> Path:
+        return self.root / f"{generation or 'empty'}-t{TOKENIZER_VERSION}"
 
     def _build(self) -> None:
         import bm25s
@@ -84,6 +88,7 @@ class LexicalIndex:
             for f in _FIELDS
         }
         self.years = np.array([d.year if d.year is not None else -1 for d in docs], dtype=np.int32)
+        self.searchable = np.array([not sc.chunk.is_reference for sc in rows], dtype=bool)
         corpus = [
             index_tokens(passage_text(d.title, sc.chunk.section, sc.chunk.text))
             for d, sc in zip(docs, rows, strict=True)
@@ -103,7 +108,7 @@ class LexicalIndex:
         tmp.mkdir(parents=True)
         if self.model is not None:
             self.model.save(str(tmp / "bm25"), show_progress=False)
-        np.savez(tmp / "meta.npz", years=self.years, **self.meta)
+        np.savez(tmp / "meta.npz", years=self.years, searchable=self.searchable, **self.meta)
         (tmp / "ids.json").write_text(json.dumps(self.ids))
         (tmp / "df.json").write_text(json.dumps(self.term_df))
         shutil.rmtree(folder, ignore_errors=True)
@@ -121,11 +126,13 @@ class LexicalIndex:
             with np.load(folder / "meta.npz") as data:
                 meta = {f: data[f] for f in _FIELDS}
                 years = data["years"]
+                searchable = data["searchable"]
             model = bm25s.BM25.load(str(folder / "bm25"), show_progress=False) if ids else None
         except (OSError, ValueError, KeyError):
             return False
         self.ids, self.meta, self.years, self.model = ids, meta, years, model
         self.term_df = term_df
+        self.searchable = searchable
         return True
 
     def is_unknown(self, term: str) -> bool:
@@ -139,7 +146,7 @@ class LexicalIndex:
 
     def mask(self, filters: Filters | None) -> np.ndarray:
         """Which indexed chunks pass the filters (the same rules as the store's where)."""
-        keep = np.ones(len(self.ids), dtype=bool)
+        keep = self.searchable.copy()
         if filters is None:
             return keep
         for key in ("city", "domain", "outcome", "language", "doc_type"):

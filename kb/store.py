@@ -101,6 +101,7 @@ def chunk_metadata(chunk: Chunk, doc: DocMeta, text_hash: str) -> dict[str, Any]
         "start": chunk.start,
         "end": chunk.end,
         "is_lesson": chunk.is_lesson,
+        "is_reference": chunk.is_reference,
         "text_hash": text_hash,
         "title": doc.title,
         "city": doc.city,
@@ -125,15 +126,16 @@ def chunk_of(chunk_id: str, text: str, meta: dict[str, Any]) -> StoredChunk:
         section=str(meta.get("section", "")),
         page=page if page >= 0 else None,
         is_lesson=bool(meta.get("is_lesson", False)),
+        is_reference=bool(meta.get("is_reference", False)),
     )
     return StoredChunk(chunk, str(meta.get("version", "")), str(meta.get("text_hash", "")))
 
 
-def where_clause(filters: Filters | None) -> dict[str, Any] | None:
-    """Filters as a Chroma ``where``, so narrow filters still return k results."""
-    if filters is None:
-        return None
-    parts: list[dict[str, Any]] = []
+def where_clause(filters: Filters | None) -> dict[str, Any]:
+    """Filters as a Chroma ``where``, so narrow filters still return k results.
+    Source-list chunks are never searched."""
+    filters = filters or Filters()
+    parts: list[dict[str, Any]] = [{"is_reference": False}]
     for key in ("city", "domain", "outcome", "language", "doc_type"):
         values = getattr(filters, key)
         if values:
@@ -148,8 +150,6 @@ def where_clause(filters: Filters | None) -> dict[str, Any] | None:
             parts.append({"year": {"$gte": 0}})
     if filters.public_only:
         parts.append({"access": "public"})
-    if not parts:
-        return None
     return parts[0] if len(parts) == 1 else {"$and": parts}
 
 

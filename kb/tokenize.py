@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
 
 from kb.text import fold, nfc
 
 FOLD_PREFIX = "~"
+TOKENIZER_VERSION = "2"  # part of the saved BM25 index's name: a change rebuilds it
+_TONES = {"\u0300": "2", "\u0301": "1", "\u0303": "4", "\u0309": "3", "\u0323": "5"}
 _RUN = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*(?:\s+[^\W_]+(?:[-'’][^\W_]+)*)*", re.UNICODE)
 _SYL = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -27,6 +30,17 @@ def syllable_runs(text: str) -> list[list[str]]:
     return runs
 
 
+def canonical_syllable(syllable: str) -> str:
+    """The tone mark moved to the end ("hòa" and "hoà" -> "hoa2"), so old and new tone
+    placement give one token; vowel marks (ă, ê, ơ, ...) stay where they are."""
+    decomposed = unicodedata.normalize("NFD", syllable)
+    tones = [_TONES[ch] for ch in decomposed if ch in _TONES]
+    if not tones:
+        return syllable
+    base = unicodedata.normalize("NFC", "".join(ch for ch in decomposed if ch not in _TONES))
+    return base + tones[0]
+
+
 def _with_bigrams(runs: list[list[str]]) -> list[str]:
     out: list[str] = []
     for run in runs:
@@ -36,7 +50,7 @@ def _with_bigrams(runs: list[list[str]]) -> list[str]:
 
 
 def exact_tokens(text: str) -> list[str]:
-    return _with_bigrams(syllable_runs(text))
+    return _with_bigrams([[canonical_syllable(s) for s in run] for run in syllable_runs(text)])
 
 
 def folded_tokens(text: str) -> list[str]:

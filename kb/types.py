@@ -56,6 +56,7 @@ class Chunk:
     section: str = ""
     page: int | None = None
     is_lesson: bool = False
+    is_reference: bool = False  # a source list: kept for readers, left out of search
 
 
 @dataclass(frozen=True)

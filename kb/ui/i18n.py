@@ -277,7 +277,10 @@ def set_lang(lang: str) -> None:
 def get_lang() -> str:
     try:
         import streamlit as st
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+        if get_script_run_ctx(suppress_warning=True) is None:
+            return _current["lang"]
         lang = st.session_state.get("ui_lang")
         if lang in LANGS:
             return lang

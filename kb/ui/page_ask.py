@@ -98,15 +98,22 @@ def _cached_ask(kb: Any, question: str, filters: Filters) -> Answer:
 
 def _set_question(q: str) -> None:
     st.session_state["q_input"] = q
-    st.query_params["q"] = q
+    st.session_state["pending_q"] = q
 
 
 def _submit() -> None:
-    q = " ".join((st.session_state.get("q_input") or "").split())
-    if q:
-        st.query_params["q"] = q
-    else:
-        st.query_params.pop("q", None)
+    st.session_state["pending_q"] = " ".join((st.session_state.get("q_input") or "").split())
+
+
+def _apply_pending_question() -> None:
+    """Put a newly asked question in the URL, during the run (so the address bar follows)."""
+    pending = st.session_state.pop("pending_q", None)
+    if pending is None:
+        return
+    if pending:
+        st.query_params["q"] = pending
+    elif "q" in st.query_params:
+        del st.query_params["q"]
 
 
 # -- rendering ---------------------------------------------------------------------------------
@@ -231,6 +238,7 @@ def page() -> None:
         show_empty_store()
         return
 
+    _apply_pending_question()
     url_q = st.query_params.get("q") or ""
     if "q_input" not in st.session_state:
         st.session_state["q_input"] = url_q
@@ -248,6 +256,7 @@ def page() -> None:
     )
 
     question = " ".join(url_q.split())
+    st.session_state["last_q"] = question
     if not question:
         show_examples()
         return

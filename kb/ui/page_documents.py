@@ -36,9 +36,13 @@ def open_doc(doc_id: str) -> None:
 
 
 def _back() -> None:
-    for name in DOC_PARAMS:
-        st.query_params.pop(name, None)
+    keep = {k: v for k, v in st.query_params.to_dict().items() if k not in DOC_PARAMS}
+    st.query_params.from_dict(keep)
     st.session_state["doc_table_gen"] = st.session_state.get("doc_table_gen", 0) + 1
+
+
+def back_button() -> None:
+    st.button(t("back_to_list"), type="tertiary", key="doc_back")
 
 
 def matches(doc: Any, needle: str) -> bool:
@@ -186,7 +190,7 @@ def doc_view(kb: Any, doc_id: str) -> None:
     s = state.settings()
     doc = kb.store.document(doc_id)
     if doc is None or (state.public_only(s) and doc.access != "public"):
-        st.button(t("back_to_list"), on_click=_back, type="tertiary")
+        back_button()
         st.warning(t("doc_not_found", doc=doc_id))
         return
     from kb.catalog import document_text
@@ -196,7 +200,7 @@ def doc_view(kb: Any, doc_id: str) -> None:
     question = st.query_params.get("q") or ""
     terms = query_terms(question)
 
-    st.button(t("back_to_list"), on_click=_back, type="tertiary")
+    back_button()
     extra = [render.badge(value_label("domain", doc.domain))] if doc.domain else []
     if doc.doc_type:
         extra.append(render.badge(value_label("doc_type", doc.doc_type)))
@@ -319,6 +323,9 @@ def chunk_table(chunks: list[Any], cited: str | None) -> None:
 def page() -> None:
     kb = state.get_kb()
     doc_id = st.query_params.get("doc")
+    if doc_id and st.session_state.get("doc_back"):
+        _back()  # in the run itself, not a callback, so the browser's URL follows
+        doc_id = None
     if doc_id:
         doc_view(kb, doc_id)
         return

@@ -34,14 +34,6 @@ def current_lang() -> str:
     return st.session_state["ui_lang"]
 
 
-def _on_lang() -> None:
-    lang = st.session_state.get("ui_lang") or DEFAULT_LANG
-    if lang == DEFAULT_LANG:
-        st.query_params.pop("lang", None)
-    else:
-        st.query_params["lang"] = lang
-
-
 def current_page() -> str:
     if st.session_state.get("ui_page") not in PAGES:
         page = _param("page")
@@ -49,20 +41,32 @@ def current_page() -> str:
     return st.session_state["ui_page"]
 
 
-def _on_page() -> None:
-    page = st.session_state.get("ui_page") or "ask"
-    lang = st.query_params.get("lang")
-    st.query_params.clear()
-    if page != "ask":
-        st.query_params["page"] = page
-    if lang:
-        st.query_params["lang"] = lang
+def sync_url(page: str, lang: str) -> None:
+    """Put the chosen page and language in the URL.
+
+    Done in the run itself, not in a widget callback: the browser's address bar only follows
+    query-param changes made while the script runs.
+    """
+    url_page = _param("page") or "ask"
+    url_lang = _param("lang") or DEFAULT_LANG
+    if url_page != page:
+        params = {"page": page} if page != "ask" else {}
+        if page == "ask" and st.session_state.get("last_q"):
+            params["q"] = st.session_state["last_q"]  # the answer is still there
+        if lang != DEFAULT_LANG:
+            params["lang"] = lang
+        st.query_params.from_dict(params)
+    elif url_lang != lang:
+        if lang == DEFAULT_LANG:
+            del st.query_params["lang"]
+        else:
+            st.query_params["lang"] = lang
 
 
 def sidebar() -> str:
     """Brand, language switch and page navigation; returns the page to show."""
     current_lang()
-    page = current_page()
+    current_page()
     with st.sidebar:
         render.html(
             f'<div class="kb-brand">{render.esc(t("app_title"))}</div>'
@@ -73,7 +77,6 @@ def sidebar() -> str:
             options=list(LANGS),
             format_func=lambda code: LANG_NAMES[code],
             key="ui_lang",
-            on_change=_on_lang,
             required=True,
             width="stretch",
         )
@@ -82,10 +85,11 @@ def sidebar() -> str:
             options=list(PAGES),
             format_func=lambda p: f"{PAGE_ICONS[p]}  {t('page_' + p)}",
             key="ui_page",
-            on_change=_on_page,
             label_visibility="collapsed",
         )
         st.divider()
+    page, lang = st.session_state["ui_page"], st.session_state["ui_lang"]
+    sync_url(page, lang)
     return page
 
 
