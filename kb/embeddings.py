@@ -107,6 +107,10 @@ class Embedder:
             self._queries.popitem(last=False)
         return vec
 
+    def forget_queries(self) -> None:
+        """Drop memoised query vectors (benchmarks measure query embedding too)."""
+        self._queries.clear()
+
     def import_seed(self, path: Path) -> int:
         """Load a shipped cache export after proving it was made by this model.
 
