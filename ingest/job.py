@@ -16,7 +16,7 @@ from typing import Any
 
 from ingest.chunking import CHUNKER_VERSION, chunk_document
 from ingest.loaders import Loaded, LoadError, load_file, load_text
-from ingest.metadata import FIELDS, content_hash, resolve_metadata, sidecar_bytes, validate_declared
+from ingest.metadata import FIELDS, content_hash, resolve_metadata, validate_declared
 from ingest.walk import Found, in_shard, walk
 from kb.embed_cache import SeedCacheError
 from kb.knowledge_base import KnowledgeBase
@@ -115,23 +115,23 @@ def ingest_paths(
     for seed in seeds:
         _import_seed(kb, seed, report)
     registry = dict(store.registry())
-    by_path = {d.path: d.doc_id for d in registry.values()}
+    by_path: dict[str, list[str]] = {}  # several after a run killed while replacing a document
+    for d in registry.values():
+        by_path.setdefault(d.path, []).append(d.doc_id)
     claimed: dict[str, str] = {}
     for i, item in enumerate(found, start=1):
         if progress:
             progress(item.path.name, i - 1, len(found))
         result = _ingest_one(kb, item, registry, claimed, progress)
         report.files.append(result)
-        old_id = by_path.get(str(item.path))
-        if (
-            result.status in ("added", "updated")
-            and old_id
-            and old_id != result.doc_id
-            and old_id not in claimed
-        ):
+        for old_id in by_path.get(str(item.path), []):
+            if result.status == "failed" or old_id == result.doc_id or old_id in claimed:
+                continue
             store.forget_document(old_id)  # the file at this path now holds another document
+            store.bump_generation()
             registry.pop(old_id, None)
-            result.status = "updated"
+            if result.status == "added":
+                result.status = "updated"
         if result.status != "failed":
             registry[result.doc_id] = store.document(result.doc_id) or registry.get(result.doc_id)
     if progress:
@@ -181,7 +181,9 @@ def _ingest_one(
             loaded = load_file(path, settings.max_pdf_pages)
             raw_hash = content_hash(raw)
             meta = resolve_metadata(path, loaded, raw_hash)
-            version = content_hash(raw, sidecar_bytes(path) + CHUNKER_VERSION.encode())[:16]
+            # inferred fields (city from the folder, title from the name) are part of the version
+            described = json.dumps(meta, sort_keys=True, ensure_ascii=False).encode()
+            version = content_hash(raw, described + CHUNKER_VERSION.encode())[:16]
             doc_id = meta["id"]
             if doc_id in claimed:
                 raise LoadError(f"document id '{doc_id}' is already used by {claimed[doc_id]}")

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from kb.text import nfc
+from kb.text import _ABBREV, nfc
 
 SUPPORTED = {
     ".md": "markdown",
@@ -214,7 +214,8 @@ def _reflow(page: str) -> str:
         if re.fullmatch(r"(Trang|Page)?\s*\d+(\s*/\s*\d+)?", line):
             continue  # page-number footer
         prev = out[-1] if out else ""
-        joins = prev and not _END.search(prev) and not _BULLET.match(line) and not _is_heading(prev)
+        ends = _END.search(prev) and not prev.endswith(_ABBREV)  # "TP." wraps before "Hồ Chí Minh"
+        joins = prev and not ends and not _BULLET.match(line) and not _is_heading(prev)
         if joins and not _is_heading(line):
             out[-1] = f"{prev} {line}"
         else:

@@ -53,11 +53,6 @@ def read_sidecar(path: Path) -> dict[str, Any]:
     return data
 
 
-def sidecar_bytes(path: Path) -> bytes:
-    side = path.with_name(path.name + SIDECAR_SUFFIX)
-    return side.read_bytes() if side.is_file() else b""
-
-
 def resolve_metadata(path: Path, loaded: Loaded, raw_hash: str) -> dict[str, Any]:
     """Declared fields (sidecar over front matter), validated, plus reliable inferences.
 

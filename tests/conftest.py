@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,8 @@ def make_pdf(path: Path, pages: list[str], title: str = "", encrypt: str | None 
     from fpdf import FPDF
 
     pdf = FPDF(format="A4")
-    pdf.set_creation_date(None)
+    # a fixed date keeps the file (and so its content hash and version) the same on every run
+    pdf.set_creation_date(datetime(2020, 1, 1, tzinfo=UTC))
     pdf.add_font("DejaVu", fname=str(FONT))
     pdf.set_font("DejaVu", size=11)
     if title:
@@ -62,7 +64,9 @@ def small_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The small test corpus plus a generated three-page Vietnamese PDF with a sidecar."""
     root = tmp_path_factory.mktemp("corpus") / "small"
     shutil.copytree(SMALL, root)
-    pdf = make_pdf(root / "danang" / "cameras.pdf", PDF_PAGES, title="Đánh giá camera giao thông Đà Nẵng")
+    pdf = make_pdf(
+        root / "danang" / "cameras.pdf", PDF_PAGES, title="Đánh giá camera giao thông Đà Nẵng"
+    )
     (pdf.parent / "cameras.pdf.meta.yaml").write_text(
         "id: t-dn-cameras\ncity: danang\ndomain: traffic\nyear: 2021\noutcome: partial\n"
         "doc_type: evaluation\nproject: Traffic cameras\n",
@@ -77,7 +81,11 @@ def settings_factory(tmp_path: Path, session_cache: Path):
     from kb.settings import load_settings
 
     def make(**overrides):
-        values = {"store": str(tmp_path / "store"), "cache_dir": str(session_cache), "collection": "test"}
+        values = {
+            "store": str(tmp_path / "store"),
+            "cache_dir": str(session_cache),
+            "collection": "test",
+        }
         values.update(overrides)
         return load_settings(env={}, **values)
 
@@ -92,7 +100,9 @@ def small_kb(tmp_path_factory: pytest.TempPathFactory, small_corpus: Path, sessi
     from kb.settings import load_settings
 
     store = tmp_path_factory.mktemp("small-store")
-    settings = load_settings(env={}, store=str(store), cache_dir=str(session_cache), collection="small")
+    settings = load_settings(
+        env={}, store=str(store), cache_dir=str(session_cache), collection="small"
+    )
     kb = open_kb(settings)
     report = ingest_paths(kb, [small_corpus])
     assert not report.failed, report.failed
@@ -129,9 +139,20 @@ class ChromaServer:
 
     def start(self) -> None:
         chroma = Path(sys.executable).parent / "chroma"
-        cmd = [str(chroma), "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)]
+        cmd = [
+            str(chroma),
+            "run",
+            "--path",
+            str(self.path),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+        ]
         env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+        )
         wait_port(self.port)
 
     def stop(self) -> None:
@@ -146,3 +167,39 @@ def chroma_server(tmp_path: Path):
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def kb_cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+    """Run ``kb ...`` in process: returns (exit code, stdout, stderr); KB_* variables cleared."""
+    from kb.cli import main
+
+    for name in [n for n in os.environ if n.startswith("KB_")]:
+        monkeypatch.delenv(name)
+
+    def run(*args: object) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def clone_model_files(src: Path, dest: Path) -> Path:
+    """A cache folder without embeddings but with the built graph and tokenizer (no rebuild)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in list(src.glob("*.onnx")) + list(src.glob("*.so")):
+        target = dest / f.name
+        if not target.exists():
+            try:
+                os.link(f, target)
+            except OSError:
+                shutil.copy2(f, target)
+    return dest
+
+
+@pytest.fixture
+def fresh_cache(tmp_path: Path, session_cache: Path, small_kb) -> Path:
+    """An empty embedding cache (the model files linked from the session cache, built by now)."""
+    return clone_model_files(session_cache, tmp_path / "fresh-cache")
