@@ -26,8 +26,8 @@ COMPARE_SLACK = 0.02
 MAX_SENTENCES = 4
 REDUNDANT = 0.93  # cosine above which two sentences say the same thing
 RELEVANCE_DROP = 0.06  # a sentence this far below the best one is off the point
-FOCUS_RATIO = 0.75  # documents whose best passage scores at least this share of the top one
-FOCUS_DOCS = 3
+FOCUS_RATIO = 0.9  # documents whose best passage scores at least this share of the top one
+FOCUS_DOCS = 2
 CANDIDATE_HITS = 6
 _WHY = re.compile(
     r"\b(vì sao|tại sao|nguyên nhân|bài học|thất bại|không thành công|hạn chế|rút ra|kinh nghiệm|"
@@ -35,7 +35,7 @@ _WHY = re.compile(
     re.IGNORECASE,
 )
 _COMPARE = re.compile(
-    r"\b(so sánh|khác nhau|khác biệt|ba thành phố|các thành phố|compare\w*|differ\w*|"
+    r"\b(so sánh|so với|khác nhau|khác biệt|ba thành phố|các thành phố|compare\w*|differ\w*|"
     r"three cities|each city|the cities)\b",
     re.IGNORECASE,
 )
@@ -77,11 +77,18 @@ class Sentence:
     vector: np.ndarray | None = None
 
 
+def _asks(pattern: re.Pattern[str], question: str) -> bool:
+    """Match with or without diacritics ("vì sao" and "vi sao")."""
+    return bool(
+        pattern.search(question) or re.search(fold(pattern.pattern), fold(question), re.IGNORECASE)
+    )
+
+
 def question_kind(question: str) -> str:
     """'compare', 'lesson' or 'direct': the shape the answer should take."""
-    if len(cities_named(question)) >= 2 or _COMPARE.search(question):
+    if len(cities_named(question)) >= 2 or _asks(_COMPARE, question):
         return "compare"
-    return "lesson" if _WHY.search(question) else "direct"
+    return "lesson" if _asks(_WHY, question) else "direct"
 
 
 def cities_named(question: str) -> list[str]:
@@ -327,7 +334,7 @@ def _compare(kb: KnowledgeBase, question: str, filters: Filters | None, lang: st
         # A question about several cities is less similar to any one city's passage.
         if hits and not should_abstain(kb, question, hits, ABSTAIN_DENSE - COMPARE_SLACK):
             picked = pick_sentences(
-                kb, question, hits, lang, lesson_first=bool(_WHY.search(question)), limit=2
+                kb, question, hits, lang, lesson_first=_asks(_WHY, question), limit=2
             )
             if picked:
                 per_city[city] = picked

@@ -347,6 +347,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError(str(exc)) from exc
     if args.out:
         evals.write_report(result, args.out)
+    if args.beir is None:  # golden-set runs are kept as history for maintainers
+        saved, _ = evals.write_report(result, evals.default_report_path(settings, result))
+        print(f"report saved: {saved}", file=sys.stderr)
     if args.json:
         _print_json(result)
     else:

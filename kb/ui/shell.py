@@ -27,40 +27,51 @@ def _param(name: str) -> str | None:
     return value if value not in (None, "") else None
 
 
+def _url_page() -> str:
+    page = _param("page")
+    return page if page in PAGES else "ask"
+
+
+def _url_lang() -> str:
+    lang = _param("lang")
+    return lang if lang in LANGS else DEFAULT_LANG
+
+
+def _follow_url(key: str, value: str) -> None:
+    """Widget state from the URL on a new session, or when the URL changed by itself (the
+    browser's back and forward buttons); otherwise the widget keeps what the user chose."""
+    seen = f"_url_{key}"
+    if st.session_state.get(key) is None or st.session_state.get(seen) != value:
+        st.session_state[key] = value
+    st.session_state[seen] = value
+
+
 def current_lang() -> str:
-    if st.session_state.get("ui_lang") not in LANGS:
-        lang = _param("lang")
-        st.session_state["ui_lang"] = lang if lang in LANGS else DEFAULT_LANG
+    _follow_url("ui_lang", _url_lang())
     return st.session_state["ui_lang"]
 
 
 def current_page() -> str:
-    if st.session_state.get("ui_page") not in PAGES:
-        page = _param("page")
-        st.session_state["ui_page"] = page if page in PAGES else "ask"
+    _follow_url("ui_page", _url_page())
     return st.session_state["ui_page"]
 
 
 def sync_url(page: str, lang: str) -> None:
-    """Put the chosen page and language in the URL.
-
-    Done in the run itself, not in a widget callback: the browser's address bar only follows
-    query-param changes made while the script runs.
-    """
-    url_page = _param("page") or "ask"
-    url_lang = _param("lang") or DEFAULT_LANG
-    if url_page != page:
+    """Put the page and language chosen in the sidebar in the URL (shareable, bookmarkable)."""
+    if _url_page() != page:
         params = {"page": page} if page != "ask" else {}
         if page == "ask" and st.session_state.get("last_q"):
             params["q"] = st.session_state["last_q"]  # the answer is still there
         if lang != DEFAULT_LANG:
             params["lang"] = lang
         st.query_params.from_dict(params)
-    elif url_lang != lang:
+    elif _url_lang() != lang:
         if lang == DEFAULT_LANG:
             del st.query_params["lang"]
         else:
             st.query_params["lang"] = lang
+    st.session_state["_url_ui_page"] = page
+    st.session_state["_url_ui_lang"] = lang
 
 
 def sidebar() -> str:

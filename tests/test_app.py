@@ -1,0 +1,543 @@
+"""The Streamlit app's pages, driven headless with ``streamlit.testing.v1.AppTest``.
+
+The app reads its settings from ``KB_*`` variables, so each test points it at a store with
+``monkeypatch.setenv``; the model and the store are opened once per process (cache_resource).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import types
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "app.py")
+IPARKING_VI = "Vì sao iParking không thành công?"
+
+XSS_DOC = """---
+id: t-xss
+title: Smart lighting <b>pilot</b> <script>window.__pwned=2</script>
+city: hanoi
+project: Smart lighting
+domain: infrastructure
+year: 2022
+doc_type: report
+outcome: ongoing
+language: en
+---
+# Smart lighting pilot
+
+## Notes
+The smart lighting pilot in Hanoi replaced old street lamps with LED lamps.
+<script>window.__pwned=1</script> See [click me](javascript:alert(1)) and **not bold**.
+
+## Lessons learned
+Street lighting contracts should include ten years of lamp maintenance, because many lamps
+failed after three years.
+"""
+
+
+# -- helpers -------------------------------------------------------------------------------------
+def point_at(monkeypatch: pytest.MonkeyPatch, settings, tmp_path: Path) -> None:
+    """Make the app use ``settings``' store, with reports and feedback in ``tmp_path``."""
+    for var in ("KB_CHROMA_URL", "KB_PUBLIC_ONLY", "KB_LLM_URL", "KB_LLM_MODEL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("KB_STORE", str(settings.store))
+    monkeypatch.setenv("KB_CACHE_DIR", str(settings.cache_dir))
+    monkeypatch.setenv("KB_COLLECTION", settings.collection)
+    monkeypatch.setenv("KB_REPORTS_DIR", str(tmp_path / "reports"))
+    monkeypatch.setenv("KB_FEEDBACK_FILE", str(tmp_path / "feedback.jsonl"))
+
+
+def make_app(**params: str):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=180)
+    for key, value in params.items():
+        at.query_params[key] = value
+    return at
+
+
+def run(at):
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def bodies(at) -> list[str]:
+    return [h.proto.body for h in at.get("html")]
+
+
+def page_html(at) -> str:
+    return "\n".join(bodies(at))
+
+
+def all_text(at) -> str:
+    parts = [page_html(at)]
+    for kind in ("markdown", "caption", "info", "warning", "error", "success", "title", "code"):
+        parts += [str(e.value) for e in at.get(kind)]
+    parts += [str(e.proto.body) for e in at.get("subheader")]
+    return "\n".join(parts)
+
+
+def cited_doc_ids(html: str) -> set[str]:
+    return set(re.findall(r'class="kb-num" href="\?page=documents&amp;doc=([^&"]+)', html))
+
+
+@pytest.fixture
+def app_env(monkeypatch, small_kb, tmp_path):
+    point_at(monkeypatch, small_kb.settings, tmp_path)
+    return tmp_path
+
+
+# -- pure helpers ----------------------------------------------------------------------------------
+def test_highlight_escapes_and_marks_terms():
+    from kb.ui.highlight import highlight, highlight_span, query_terms
+
+    terms = query_terms("Vì sao iParking ở Hà Nội không thành công?")
+    assert "iparking" in terms and "vì" not in terms and "sao" not in terms
+    out = highlight("<script>x</script> iParking [a](javascript:1)", terms)
+    assert "<script>" not in out and "&lt;script&gt;" in out
+    assert '<mark class="kb-term">iParking</mark>' in out
+    assert "[a](javascript:1)" in out
+    # toneless query terms also meet toned text; toned ones only the same tones
+    assert "<mark" in highlight("Hà Nội", query_terms("ha noi"))
+    assert "<mark" not in highlight("cổng dữ liệu", query_terms("công"))
+    span = highlight_span("abc <b> def", 4, 7)
+    assert span == 'abc <mark class="kb-cited" id="kb-cited-mark">&lt;b&gt;</mark> def'
+    assert highlight_span("abc", 10, 20) == "abc"
+
+
+def test_feedback_record_and_load(tmp_path):
+    import threading
+
+    from kb import feedback
+    from kb.settings import load_settings
+    from kb.types import Answer, Citation
+
+    s = load_settings(env={}, feedback_file=str(tmp_path / "fb" / "f.jsonl"))
+    assert feedback.load(s) == []
+    cit = Citation(1, "d", "d#1", "T", "hanoi", None, "q", 0, 1)
+    feedback.record(s, "q?", Answer("a [1]", False, [cit]), useful=True, comment="good")
+    threads = [
+        threading.Thread(target=feedback.record, args=(s, f"q{i}", "x" * 5000, False))
+        for i in range(8)
+    ]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    with open(s.feedback_file, "a", encoding="utf-8") as fh:
+        fh.write('{"torn": ')  # a torn line is skipped
+    recs = feedback.load(s)
+    assert len(recs) == 9
+    assert recs[0]["useful"] is True and recs[0]["comment"] == "good"
+    assert recs[0]["citations"] == [{"n": 1, "doc_id": "d", "chunk_id": "d#1"}]
+    assert all(r["answer"] == "x" * 5000 for r in recs[1:])
+
+
+# -- Ask -------------------------------------------------------------------------------------------
+def test_ask_first_visit_shows_examples(app_env):
+    at = run(make_app())
+    labels = [b.label for b in at.button]
+    assert "Vì sao iParking ở Hà Nội không thành công?" in labels
+    assert "How did the three cities build their operations centres?" in labels
+    assert at.title[0].value == "Hỏi kho bài học"
+
+
+def test_ask_answers_with_citations(app_env):
+    at = run(make_app(q=IPARKING_VI))
+    html = page_html(at)
+    assert 'class="kb-answer"' in html
+    assert re.search(r'class="kb-marker" href="\?page=documents&amp;doc=t-hn-iparking', html)
+    assert "t-hn-iparking" in cited_doc_ids(html)
+    assert 'class="kb-card"' in html and "kb-out-failure" in html  # outcome badge
+    assert "Nguồn trích dẫn" in [s.value for s in at.subheader]
+    assert at.text_input(key="q_input").value == IPARKING_VI
+
+
+def test_question_terms_are_highlighted_in_quotes(app_env):
+    at = run(make_app(q="Vì sao người dân không dùng iParking?"))
+    cards = [b for b in bodies(at) if 'class="kb-card"' in b]
+    assert cards and '<mark class="kb-term">người</mark>' in cards[0]
+
+
+def test_example_button_asks(app_env):
+    at = run(make_app())
+    at.button(key="ex_0").click()
+    run(at)
+    assert at.query_params["q"] == "Vì sao iParking ở Hà Nội không thành công?"
+    assert "t-hn-iparking" in page_html(at)
+
+
+def test_ask_form_submit(app_env):
+    at = run(make_app())
+    at.text_input(key="q_input").set_value("free public Wi-Fi in Da Nang")
+    at.get("form_submit_button")[0].click()
+    run(at)
+    assert "t-dn-wifi" in cited_doc_ids(page_html(at))
+
+
+def test_ask_abstains_with_nearest(app_env):
+    at = run(make_app(q="Chương trình du hành vũ trụ lên sao Hỏa năm 2040 tốn bao nhiêu?"))
+    assert any("không có câu trả lời" in w.value for w in at.warning)
+    assert 'class="kb-answer"' not in page_html(at)
+
+
+def test_city_filter_limits_sources(app_env, small_kb):
+    city_of = {d.doc_id: d.city for d in small_kb.store.registry().values()}
+    at = run(make_app(q="Bài học về chuyển giao và kết nối dữ liệu giữa các sở"))
+    assert {city_of[d] for d in cited_doc_ids(page_html(at))} > {"danang"}
+    at.sidebar.multiselect(key="f_city").set_value(["danang"])
+    run(at)
+    cited = cited_doc_ids(page_html(at))
+    assert cited and {city_of[d] for d in cited} == {"danang"}
+    assert any("Đang lọc" in c.value for c in at.caption)
+    at.sidebar.multiselect(key="f_outcome").set_value(["success"])
+    at.sidebar.slider(key="f_years").set_range(2010, 2016)
+    run(at)
+    assert cited_doc_ids(page_html(at)) <= {"t-dn-wifi"}
+
+
+def test_compare_view_has_three_columns(app_env):
+    at = run(make_app(q="Bài học về dữ liệu và chính quyền điện tử"))
+    at.toggle(key="compare").set_value(True)
+    run(at)
+    heads = [b for b in bodies(at) if b.startswith('<div class="kb-city-head">')]
+    assert [re.sub("<[^>]+>", "", h) for h in heads] == ["Hà Nội", "TP. Hồ Chí Minh", "Đà Nẵng"]
+
+
+def test_answer_parts_shown_per_city(app_env, monkeypatch):
+    import kb.answer
+    from kb.types import Answer, Citation
+
+    cits = [
+        Citation(1, "t-hn-iparking", "c1", "HN <doc>", "hanoi", None, "Hà Nội quote", 0, 12),
+        Citation(2, "t-dn-wifi", "c2", "DN doc", "danang", 2, "Đà Nẵng quote", 0, 13),
+    ]
+    parts = {"hanoi": "Hà Nội did <b>this</b> [1]", "danang": "Đà Nẵng did that [2]"}
+    fake = Answer("both", False, cits, parts=parts, note="Sources are in English.")
+    seen = []
+
+    def fake_ask(kb_, question, filters=None, use_llm=True):
+        seen.append(filters)
+        return fake
+
+    monkeypatch.setattr(kb.answer, "ask", fake_ask)
+    at = run(make_app(q="So sánh Hà Nội và Đà Nẵng"))
+    html = page_html(at)
+    heads = [b for b in bodies(at) if b.startswith('<div class="kb-city-head">')]
+    assert len(heads) == 2 and "Đà Nẵng" in heads[1]
+    assert "did &lt;b&gt;this&lt;/b&gt;" in html and "HN &lt;doc&gt;" in html
+    assert 'href="?page=documents&amp;doc=t-dn-wifi&amp;chunk=c2&amp;s=0&amp;e=13' in html
+    assert "Trang 2" in html and "Sources are in English." in html
+    assert seen[0].public_only is True  # anonymous viewers see public documents only
+
+
+def test_internal_documents_hidden_from_anonymous_users(app_env):
+    at = run(make_app(q="HCMC operations centre data formats"))
+    assert "t-hcm-ioc" not in page_html(at)
+    at = run(make_app(page="documents", doc="t-hcm-ioc"))
+    assert any("t-hcm-ioc" in w.value for w in at.warning)
+    assert "Root causes" not in page_html(at)
+
+
+def test_feedback_is_recorded(app_env):
+    at = run(make_app(q=IPARKING_VI))
+    keys = [b.key for b in at.button if b.key and b.key.startswith("fb_up_")]
+    assert keys
+    at.text_input(key=keys[0].replace("fb_up_", "fb_comment_")).set_value("rõ ràng")
+    at.button(key=keys[0]).click()
+    run(at)
+    lines = (app_env / "feedback.jsonl").read_text(encoding="utf-8").splitlines()
+    rec = json.loads(lines[-1])
+    assert rec["useful"] is True and rec["comment"] == "rõ ràng"
+    assert rec["question"] == IPARKING_VI and rec["citations"]
+    assert any("Cảm ơn" in s.value for s in at.success)
+
+
+# -- language ----------------------------------------------------------------------------------------
+def test_language_switch_to_english(app_env):
+    at = run(make_app(q=IPARKING_VI))
+    assert at.title[0].value == "Hỏi kho bài học"
+    at.sidebar.segmented_control(key="ui_lang").set_value("en")
+    run(at)
+    assert at.title[0].value == "Ask the lessons"
+    assert at.query_params["lang"] == "en"
+    assert "Sources" in [s.value for s in at.subheader]
+    assert "lang=en" in page_html(at)  # citation links keep the language
+    radio = at.sidebar.radio(key="ui_page")
+    assert "Documents" in " ".join(radio.options)
+
+
+def test_lang_query_param(app_env):
+    at = run(make_app(page="corpus", lang="en"))
+    assert at.title[0].value == "Corpus"
+
+
+# -- Documents ---------------------------------------------------------------------------------------
+def test_documents_table_lists_public_documents(app_env):
+    at = run(make_app(page="documents"))
+    frame = at.dataframe[0].value
+    assert set(frame["doc_id"]) >= {"t-hn-iparking", "t-hn-iparking-en", "t-dn-wifi", "t-hcm-data"}
+    assert "t-hcm-ioc" not in set(frame["doc_id"])
+    row = frame[frame["doc_id"] == "t-hn-iparking"].iloc[0]
+    assert row["city"] == "Hà Nội" and row["outcome"] == "Thất bại" and row["year"] == 2017
+    at.multiselect(key="doc_f_language").set_value(["en"])
+    run(at)
+    assert set(at.dataframe[0].value["doc_id"]) == {"t-hn-iparking-en", "t-dn-wifi"}
+    at.text_input(key="doc_search").set_value("wi-fi")
+    run(at)
+    assert list(at.dataframe[0].value["doc_id"]) == ["t-dn-wifi"]
+
+
+def test_navigation_to_documents_page(app_env):
+    at = run(make_app())
+    at.sidebar.radio(key="ui_page").set_value("documents")
+    run(at)
+    assert at.query_params["page"] == "documents"
+    assert at.title[0].value == "Tài liệu"
+    at.sidebar.radio(key="ui_page").set_value("corpus")
+    run(at)
+    assert at.query_params["page"] == "corpus" and at.title[0].value == "Kho dữ liệu"
+
+
+def test_url_change_in_a_session_moves_the_page(app_env):
+    """The browser's back/forward buttons change the URL within a session."""
+    at = run(make_app(page="documents"))
+    at.query_params["page"] = "corpus"
+    at.query_params["lang"] = "en"
+    run(at)
+    assert at.title[0].value == "Corpus"
+    assert at.sidebar.radio(key="ui_page").value == "corpus"
+
+
+def test_back_to_ask_keeps_the_answer(app_env):
+    at = run(make_app(q=IPARKING_VI))
+    at.sidebar.radio(key="ui_page").set_value("evals")
+    run(at)
+    assert "q" not in at.query_params
+    at.sidebar.radio(key="ui_page").set_value("ask")
+    run(at)
+    assert at.query_params["q"] == IPARKING_VI
+    assert 'class="kb-answer"' in page_html(at)
+
+
+def test_document_view_at_cited_passage(app_env, small_kb):
+    chunks = small_kb.store.live_chunks("t-hn-iparking")
+    lesson = next(c for c in chunks if "Nguyên nhân chính" in c.text)
+    start = lesson.text.index("Nguyên nhân chính")
+    end = lesson.text.index(".", start) + 1
+    at = run(
+        make_app(
+            page="documents",
+            doc="t-hn-iparking",
+            chunk=lesson.chunk_id,
+            s=str(start),
+            e=str(end),
+            q=IPARKING_VI,
+        )
+    )
+    html = page_html(at)
+    assert "<h2>Hậu kiểm dự án iParking Hà Nội</h2>" in html
+    assert 'id="kb-cited"' in html
+    cited = re.search(r'<mark class="kb-cited" id="kb-cited-mark">(.*?)</mark>', html).group(1)
+    assert re.sub("<[^>]+>", "", cited) == lesson.text[start:end]
+    assert "Số người dùng thấp hơn" in html  # the rest of the document is there too
+    assert any(c.proto.unsafe_allow_javascript for c in at.get("html"))  # scroll into view
+    chunk_frame = at.dataframe[0].value
+    assert len(chunk_frame) == len(chunks)
+    assert any(quote(lesson.chunk_id, safe="") in c.value for c in at.code)  # shareable link
+    assert at.get("download_button")  # the original file is reachable
+
+
+def test_document_view_by_page_for_pdfs(app_env):
+    at = run(make_app(page="documents", doc="t-dn-cameras"))
+    html = page_html(at)
+    assert "<h4>Trang 1</h4>" in html and "<h4>Trang 3</h4>" in html
+    at.segmented_control(key="doc_group_by").set_value("section")
+    run(at)
+    assert "<h4>Trang 1</h4>" not in page_html(at)
+
+
+def test_back_to_document_list(app_env):
+    at = run(make_app(page="documents", doc="t-dn-wifi"))
+    at.button[0].click()
+    run(at)
+    assert "doc" not in at.query_params
+    assert at.dataframe[0].value is not None
+
+
+def test_unknown_document(app_env):
+    at = run(make_app(page="documents", doc="nope"))
+    assert any("nope" in w.value for w in at.warning)
+
+
+# -- Evals -------------------------------------------------------------------------------------------
+def _metrics(base: float) -> dict:
+    return {
+        "recall@1": base,
+        "recall@5": base + 0.1,
+        "recall@10": base + 0.2,
+        "mrr@10": base + 0.05,
+        "ndcg@10": base + 0.07,
+        "p50_ms": 30.0,
+        "p95_ms": 80.0,
+    }
+
+
+def write_report(folder: Path, name: str, created: str, base: float) -> None:
+    modes = {}
+    for mode, off in (("dense", 0.0), ("bm25", -0.1), ("hybrid", 0.05)):
+        m = _metrics(base + off)
+        m["by"] = {
+            "lang": {"vi": _metrics(base + off), "en": _metrics(base + off - 0.05)},
+            "city": {"hanoi": _metrics(base), "hcmc": _metrics(base - 0.1)},
+            "kind": {"factual": _metrics(base), "lesson": _metrics(base - 0.2)},
+        }
+        modes[mode] = m
+    report = {"dataset": "evals/golden", "queries": 42, "created_at": created, "modes": modes}
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.json").write_text(json.dumps(report), encoding="utf-8")
+
+
+def test_evals_page_shows_latest_report_history_and_feedback(app_env):
+    from kb import feedback
+    from kb.settings import load_settings
+
+    reports = app_env / "reports"
+    write_report(reports, "old", "2026-01-01T10:00:00+00:00", 0.4)
+    write_report(reports, "new", "2026-02-01T10:00:00+00:00", 0.6)
+    (reports / "notes.json").write_text('{"kind": "answers"}', encoding="utf-8")
+    (reports / "broken.json").write_text("{", encoding="utf-8")
+    feedback.record(load_settings(), "Câu hỏi?", "Trả lời", useful=False, comment="thiếu nguồn")
+    at = run(make_app(page="evals"))
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Số câu hỏi"] == "42" and metrics["Thời điểm chạy"].startswith("2026-02-01")
+    modes = at.dataframe[0].value
+    assert list(modes["Chế độ"]) == ["dense", "bm25", "hybrid"]
+    assert modes[modes["Chế độ"] == "hybrid"]["ndcg@10"].iloc[0] == pytest.approx(0.72)
+    tabs = [tab.label for tab in at.tabs]
+    assert tabs == ["Thành phố", "Loại câu hỏi", "Ngôn ngữ"]
+    city = at.dataframe[1].value
+    assert list(city["Giá trị"]) == ["Hà Nội", "TP. Hồ Chí Minh"]
+    history = next(d.value for d in at.dataframe if "file" in d.value.columns)
+    assert list(history["file"]) == ["new.json", "old.json"]
+    fb = at.dataframe[-1].value
+    assert fb["Góp ý"].iloc[0] == "thiếu nguồn"
+    assert metrics["Không hữu ích"] == "1"
+
+
+def test_evals_page_without_reports(app_env):
+    at = run(make_app(page="evals", lang="en"))
+    assert any("No eval report" in i.value for i in at.info)
+    assert any("No feedback yet" in c.value for c in at.caption)
+
+
+def test_run_eval_button_saves_a_report(app_env, monkeypatch):
+    calls = []
+
+    def fake_run(settings, beir_dir=None, mode="all", progress=None):
+        for i in range(1, 4):
+            progress(i, 3)
+        calls.append(settings.reports_dir)
+        return {
+            "dataset": "golden",
+            "queries": 3,
+            "created_at": "2026-03-01T00:00:00+00:00",
+            "modes": {"hybrid": {**_metrics(0.5), "by": {}}},
+        }
+
+    def fake_write(result, out):
+        out = Path(out)
+        out.with_suffix(".json").write_text(json.dumps(result), encoding="utf-8")
+        out.with_suffix(".md").write_text("# report\n", encoding="utf-8")
+        return out.with_suffix(".json"), out.with_suffix(".md")
+
+    fake = types.ModuleType("kb.evals")
+    fake.run_retrieval_eval = fake_run
+    fake.write_report = fake_write
+    monkeypatch.setitem(sys.modules, "kb.evals", fake)
+    import kb
+
+    monkeypatch.setattr(kb, "evals", fake, raising=False)
+    at = run(make_app(page="evals"))
+    at.button[0].click()
+    run(at)
+    assert calls and list((app_env / "reports").glob("*.json"))
+    assert any("Đã lưu báo cáo" in s.value for s in at.success)
+    assert at.dataframe[0].value["ndcg@10"].iloc[0] == pytest.approx(0.57)
+
+
+# -- Corpus ------------------------------------------------------------------------------------------
+def test_corpus_page(app_env, small_kb):
+    at = run(make_app(page="corpus"))
+    metrics = {m.label: m.value for m in at.metric}
+    public = [d for d in small_kb.store.registry().values() if d.access == "public"]
+    assert metrics["Tài liệu"] == str(len(public))
+    assert metrics["Đoạn văn bản"] == str(sum(d.n_chunks for d in public))
+    assert len(at.get("vega_lite_chart")) >= 6  # five fields and the years
+    timeline = at.dataframe[0].value
+    assert set(timeline["Mã tài liệu"]) == {d.doc_id for d in public}
+
+
+# -- store problems ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("page", ["ask", "documents", "corpus"])
+def test_empty_store_says_what_to_run(monkeypatch, settings_factory, tmp_path, page):
+    point_at(monkeypatch, settings_factory(collection="empty"), tmp_path)
+    at = run(make_app(page=page))
+    assert any("kb ingest corpus/" in c.value for c in at.code)
+    assert not at.error
+
+
+def test_unreachable_store_says_what_to_do(monkeypatch, settings_factory, tmp_path):
+    from conftest import free_port
+
+    point_at(monkeypatch, settings_factory(collection="gone"), tmp_path)
+    monkeypatch.setenv("KB_CHROMA_URL", f"http://127.0.0.1:{free_port()}")
+    at = run(make_app(page="documents"))
+    assert any("unreachable" in e.value for e in at.error)
+    assert at.code
+    assert "Traceback" not in all_text(at)
+
+
+# -- untrusted text ------------------------------------------------------------------------------------
+@pytest.fixture
+def xss_env(monkeypatch, settings_factory, tmp_path):
+    from ingest import ingest_paths
+    from kb.knowledge_base import open_kb
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "xss.md").write_text(XSS_DOC, encoding="utf-8")
+    settings = settings_factory(collection="xss")
+    report = ingest_paths(open_kb(settings), [corpus])
+    assert not report.failed
+    point_at(monkeypatch, settings, tmp_path)
+    return settings
+
+
+def test_script_in_documents_is_shown_as_text(xss_env):
+    at = run(make_app(q="smart lighting lamps maintenance lessons"))
+    html = page_html(at)
+    assert "t-xss" in cited_doc_ids(html)
+    assert "<script>window" not in html and "<b>pilot" not in html
+    assert "&lt;b&gt;pilot&lt;/b&gt; &lt;script&gt;window.__pwned=2&lt;/script&gt;" in html
+
+    at = run(make_app(page="documents", doc="t-xss"))
+    html = page_html(at)
+    assert "<script>window" not in html and "<b>pilot" not in html
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in html
+    assert "[click me](javascript:alert(1))" in html  # a Markdown link stays text
+    assert "**not bold**" in html
+    assert "<h2>Smart lighting &lt;b&gt;pilot&lt;/b&gt;" in html
+    scripts = [c.proto.body for c in at.get("html") if c.proto.unsafe_allow_javascript]
+    assert all("pwned" not in s for s in scripts)
+
+    at = run(make_app(page="documents"))
+    assert "<script>window.__pwned=2</script>" in " ".join(at.dataframe[0].value["title"])

@@ -1,0 +1,285 @@
+"""End to end in a real browser: ``streamlit run app.py`` on a loopback port over the small test
+corpus (plus a document carrying a ``<script>``), driven by Playwright in headless Chromium.
+
+Uses Debian's ``/usr/bin/chromium`` (no browser download) with the network switched off except
+for 127.0.0.1. Saves the screenshots in ``docs/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from conftest import free_port, wait_port
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]
+ANSWER_TIMEOUT = 90_000  # ms; the first answer loads the model
+XSS_DOC = """---
+id: t-xss
+title: Smart lighting pilot <script>window.__pwned=2</script>
+city: hanoi
+project: Smart lighting
+domain: infrastructure
+year: 2022
+doc_type: report
+outcome: ongoing
+language: en
+---
+# Smart lighting pilot
+
+## Notes
+The smart lighting pilot in Hanoi replaced old street lamps with LED lamps.
+<script>window.__pwned=1</script> <img src=x onerror="window.__pwned=3"> [click me](javascript:alert(1))
+
+## Lessons learned
+Street lighting contracts should include ten years of lamp maintenance, because many lamps
+failed after three years.
+"""
+
+
+def _metrics(base: float) -> dict:
+    keys = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
+    out = {k: round(base + 0.05 * i, 3) for i, k in enumerate(keys)}
+    out.update({"p50_ms": 35.0, "p95_ms": 85.0})
+    return out
+
+
+def _report(created: str, base: float) -> dict:
+    modes = {}
+    for mode, off in (("dense", 0.0), ("bm25", -0.08), ("hybrid", 0.06)):
+        m = _metrics(base + off)
+        m["by"] = {
+            "city": {c: _metrics(base + off + d) for c, d in (("hanoi", 0), ("hcmc", -0.05), ("danang", 0.03))},
+            "kind": {k: _metrics(base + off + d) for k, d in (("factual", 0.05), ("lesson", -0.03), ("compare", -0.1))},
+            "lang": {"vi": _metrics(base + off), "en": _metrics(base + off - 0.04)},
+        }  # fmt: skip
+        modes[mode] = m
+    return {"dataset": "evals/golden", "queries": 120, "created_at": created, "modes": modes}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, small_corpus, session_cache):
+    """The app served over the small corpus + the ``<script>`` document; yields its base URL."""
+    from ingest import ingest_paths
+    from kb.knowledge_base import open_kb
+    from kb.settings import load_settings
+
+    root = tmp_path_factory.mktemp("browser")
+    corpus = root / "corpus"
+    shutil.copytree(small_corpus, corpus)
+    (corpus / "hanoi" / "xss.md").write_text(XSS_DOC, encoding="utf-8")
+    settings = load_settings(
+        env={}, store=str(root / "store"), cache_dir=str(session_cache), collection="browser"
+    )
+    report = ingest_paths(open_kb(settings), [corpus])
+    assert not report.failed, report.failed
+    reports = root / "reports"
+    reports.mkdir()
+    for name, created, base in (("a", "2026-01-10T09:00:00+00:00", 0.45), ("b", "2026-02-10T09:00:00+00:00", 0.55)):  # fmt: skip
+        (reports / f"{name}.json").write_text(json.dumps(_report(created, base)), encoding="utf-8")
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
+    env.update(
+        KB_STORE=str(settings.store),
+        KB_CACHE_DIR=str(settings.cache_dir),
+        KB_COLLECTION=settings.collection,
+        KB_REPORTS_DIR=str(reports),
+        KB_FEEDBACK_FILE=str(root / "feedback.jsonl"),
+        ANONYMIZED_TELEMETRY="False",
+    )
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+    cmd += ["--server.address", "127.0.0.1", "--server.headless", "true"]
+    log = (root / "server.log").open("wb")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}/"
+    try:
+        wait_port(port, timeout=60)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(base + "_stcore/health", timeout=5) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.3)
+        yield {"url": base, "kb": open_kb(settings), "root": root}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1440, "height": 1100}, locale="vi-VN")
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    yield pg
+    context.close()
+
+
+def wait_app(pg, text: str) -> None:
+    pg.get_by_text(text, exact=True).first.wait_for(timeout=60_000)
+
+
+def shot(pg, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    pg.wait_for_timeout(800)  # let charts and fonts settle
+    pg.screenshot(path=str(SHOTS / name))
+
+
+def ask(pg, question: str) -> None:
+    box = pg.locator('[data-testid="stTextInput"] input').first
+    box.fill(question)
+    box.press("Enter")
+
+
+def source_cities(pg) -> list[str]:
+    return pg.locator(".kb-card .kb-city").all_inner_texts()
+
+
+def test_ask_cite_and_open_the_passage(server, page):
+    pg = page
+    pg.goto(server["url"])
+    wait_app(pg, "Hỏi kho bài học")
+    ask(pg, "Vì sao iParking không thành công?")
+    pg.locator(".kb-answer").wait_for(timeout=ANSWER_TIMEOUT)
+    # the question is in the address bar, so the answer can be shared (page.url lags pushState)
+    pg.wait_for_function("() => decodeURIComponent(location.search).includes('iParking')")
+    markers = pg.locator("a.kb-marker")
+    assert markers.count() >= 1
+    pg.locator(".kb-card").first.wait_for(timeout=ANSWER_TIMEOUT)  # the cards come after
+    assert "iParking" in pg.locator(".kb-card a.kb-title").first.inner_text()
+    shot(pg, "ask.png")
+
+    href = markers.first.get_attribute("href")
+    assert href.startswith("?page=documents&doc=")
+    markers.first.click()
+    pg.wait_for_url("**page=documents**")
+    mark = pg.locator("#kb-cited-mark")
+    mark.wait_for(timeout=60_000)
+    assert mark.inner_text().strip()
+    assert "Hậu kiểm dự án iParking" in pg.locator(".kb-doc-head h2").inner_text()
+    # scrolled into view
+    pg.wait_for_function(
+        """() => { const r = document.getElementById('kb-cited-mark').getBoundingClientRect();
+                   return r.top >= 0 && r.bottom <= window.innerHeight; }""",
+        timeout=15_000,
+    )
+    shot(pg, "documents.png")
+
+    pg.get_by_text("← Tất cả tài liệu").click()
+    pg.locator('[data-testid="stDataFrame"]').first.wait_for()
+    pg.wait_for_function("() => !location.search.includes('doc=')", timeout=15_000)
+    assert "page=documents" in pg.evaluate("location.search")
+
+
+def test_english_switch_and_city_filter(server, page):
+    pg = page
+    pg.goto(server["url"])
+    wait_app(pg, "Hỏi kho bài học")
+    pg.get_by_text("English", exact=True).click()
+    wait_app(pg, "Ask the lessons")
+    pg.wait_for_function("() => location.search.includes('lang=en')")
+    ask(pg, "Bài học về chuyển giao và kết nối dữ liệu giữa các sở")
+    pg.locator(".kb-card").first.wait_for(timeout=ANSWER_TIMEOUT)
+    assert len(set(source_cities(pg))) >= 2
+
+    sidebar = pg.locator('[data-testid="stSidebar"]')
+    sidebar.locator('[data-testid="stMultiSelect"]').filter(has_text="City").click()
+    pg.get_by_role("option", name="Đà Nẵng").click()
+    pg.keyboard.press("Escape")
+    pg.get_by_text("Filtered by: City: Đà Nẵng").wait_for(timeout=ANSWER_TIMEOUT)
+    pg.wait_for_function(
+        """() => { const b = [...document.querySelectorAll('.kb-card .kb-city')];
+                   return b.length > 0 && b.every(e => e.innerText.trim() === 'Đà Nẵng'); }""",
+        timeout=ANSWER_TIMEOUT,
+    )
+    assert set(source_cities(pg)) == {"Đà Nẵng"}
+    assert pg.get_by_text("Sources", exact=True).is_visible()
+
+
+def test_shared_document_link(server, page):
+    pg = page
+    kb = server["kb"]
+    chunk = next(c for c in kb.store.live_chunks("t-dn-wifi") if "telecom operator" in c.text)
+    start = chunk.text.index("A partnership")
+    end = chunk.text.index(".", start) + 1
+    url = (
+        f"{server['url']}?page=documents&doc=t-dn-wifi&chunk={quote(chunk.chunk_id, safe='')}"
+        f"&s={start}&e={end}&lang=en"
+    )
+    pg.goto(url)
+    mark = pg.locator("#kb-cited-mark")
+    mark.wait_for(timeout=60_000)
+    assert mark.inner_text().strip() == chunk.text[start:end]
+    assert pg.locator(".kb-doc-head h2").inner_text() == "Đà Nẵng free public Wi-Fi"
+    assert pg.get_by_text("Metadata", exact=True).is_visible()
+
+
+def test_script_in_a_document_does_not_run(server, page):
+    pg = page
+    pg.goto(server["url"] + "?page=documents&doc=t-xss")
+    pg.locator(".kb-doc").wait_for(timeout=60_000)
+    pg.get_by_text("<script>window.__pwned=1</script>", exact=False).first.wait_for()
+    assert "[click me](javascript:alert(1))" in pg.locator(".kb-doc").inner_text()
+    assert "<script>window.__pwned=2</script>" in pg.locator(".kb-doc-head h2").inner_text()
+    pg.wait_for_timeout(500)
+    assert pg.evaluate("typeof window.__pwned") == "undefined"
+
+    pg.goto(server["url"] + "?q=" + quote("smart lighting lamps maintenance lessons"))
+    pg.locator(".kb-card").first.wait_for(timeout=ANSWER_TIMEOUT)
+    assert "<script>" in pg.locator(".kb-card a.kb-title").first.inner_text()
+    assert pg.evaluate("typeof window.__pwned") == "undefined"
+
+
+def test_documents_and_evals_pages(server, page):
+    pg = page
+    pg.goto(server["url"] + "?page=documents")
+    wait_app(pg, "Tài liệu")
+    pg.locator('[data-testid="stDataFrame"]').first.wait_for()
+    pg.goto(server["url"] + "?page=evals")
+    wait_app(pg, "Báo cáo mới nhất")
+    pg.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
+    shot(pg, "evals.png")
+    pg.goto(server["url"] + "?page=corpus&lang=en")
+    wait_app(pg, "What was ingested when")
+    pg.locator('[data-testid="stVegaLiteChart"]').nth(5).wait_for()  # five fields + years
