@@ -66,6 +66,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
     """Write via a unique temp file and rename, so concurrent writers never expose half a file."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o644)  # mkstemp makes 0600; a cache others may read should not be
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)

