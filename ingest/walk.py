@@ -24,7 +24,7 @@ def walk(paths: list[Path]) -> list[Found]:
     """Supported files under the given files and folders, sorted, hidden ones skipped.
 
     A file named explicitly is always returned (and fails later if unsupported); inside folders
-    only supported extensions count. Symlinks to folders are not followed (no loops).
+    only supported extensions count, and README files are skipped. Symlinks to folders are not followed (no loops).
     """
     found: list[Found] = []
     seen: set[Path] = set()
@@ -36,7 +36,7 @@ def walk(paths: list[Path]) -> list[Found]:
         for dirpath, dirnames, filenames in os.walk(given, followlinks=False, onerror=None):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
             for name in sorted(filenames):
-                if name.startswith(".") or name.endswith(SIDECAR_SUFFIX):
+                if name.startswith(".") or name.endswith(SIDECAR_SUFFIX) or _is_readme(name):
                     continue
                 if Path(name).suffix.lower() in SUPPORTED:
                     found.append(_one(Path(dirpath) / name, root))
@@ -70,3 +70,8 @@ def in_shard(path: Path, root: Path, shard: tuple[int, int] | None) -> bool:
         rel = path.as_posix()
     digest = int(hashlib.sha256(rel.encode()).hexdigest()[:8], 16)
     return digest % count == index
+
+
+def _is_readme(name: str) -> bool:
+    """A folder's README documents the folder; it is not one of its reports."""
+    return Path(name).stem.lower() == "readme"

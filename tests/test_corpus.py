@@ -1,0 +1,114 @@
+"""The sample corpus: every document ingests, the mix is what corpus/README.md promises, the
+shipped embeddings cover it, and the golden set's judgements point at real documents."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from ingest import ingest_paths
+from kb.evals import GOLDEN, load_qrels, load_queries
+from kb.knowledge_base import open_kb
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+
+
+@pytest.fixture(scope="module")
+def corpus_kb(tmp_path_factory, session_cache):
+    from kb.settings import load_settings
+
+    store = tmp_path_factory.mktemp("corpus-store")
+    cache = tmp_path_factory.mktemp("corpus-cache")  # empty: everything must come from the seed
+    for built in session_cache.glob("*.onnx"):
+        (cache / built.name).symlink_to(built)
+    settings = load_settings(env={}, store=str(store), cache_dir=str(cache), collection="corpus")
+    kb = open_kb(settings)
+    report = ingest_paths(kb, [CORPUS])
+    return kb, report
+
+
+def test_every_document_ingests_from_the_shipped_embeddings(corpus_kb):
+    _kb, report = corpus_kb
+    assert not report.failed, report.failed
+    assert not report.warnings, report.warnings
+    assert report.count("added") >= 45
+    assert report.embedded == 0, (
+        "corpus/kb-embeddings.npz is stale: run `kb export-embeddings corpus/`"
+    )
+
+
+def test_cities_languages_formats_and_kinds(corpus_kb):
+    kb, _ = corpus_kb
+    docs = list(kb.store.registry().values())
+    cities = Counter(d.city for d in docs)
+    assert all(cities[c] >= 12 for c in ("hanoi", "hcmc", "danang")) and cities["multi"] >= 3
+    langs = Counter(d.language for d in docs)
+    assert langs["vi"] / len(docs) >= 0.4 and langs["en"] / len(docs) >= 0.3
+    assert Counter(d.fmt for d in docs)["pdf"] >= 12
+    assert {d.outcome for d in docs} == {"success", "partial", "failure", "ongoing"}
+    assert all(d.source and d.title and d.year and d.domain and d.doc_type for d in docs)
+    multi_page = [d for d in docs if d.fmt == "pdf" and d.n_pages >= 3]
+    assert multi_page
+    late_lessons = [
+        c
+        for d in multi_page
+        for c in kb.store.live_chunks(d.doc_id)
+        if c.is_lesson and (c.page or 0) >= 3
+    ]
+    assert late_lessons, "multi-page PDFs should carry lessons on a later page"
+
+
+def test_golden_set_points_at_existing_documents(corpus_kb):
+    kb, _ = corpus_kb
+    ids = set(kb.store.registry())
+    queries = load_queries(GOLDEN)
+    qrels = load_qrels(GOLDEN)
+    assert len(queries) >= 150
+    assert {q.qid for q in queries} >= set(qrels)
+    assert all(doc in ids for rel in qrels.values() for doc in rel)
+    by_city = Counter(q.metadata["city"] for q in queries)
+    assert all(by_city[c] >= 40 for c in ("hanoi", "hcmc", "danang"))
+    kinds = Counter(q.metadata["kind"] for q in queries)
+    expected = {
+        "factual",
+        "lesson",
+        "comparison",
+        "cross-language",
+        "no-diacritics",
+        "unanswerable",
+    }
+    assert set(kinds) == expected
+    for q in queries:
+        assert q.metadata["lang"] in ("vi", "en")
+        if q.metadata["kind"] == "unanswerable":
+            assert q.qid not in qrels
+        else:
+            assert max(qrels[q.qid].values()) == 2
+        if q.metadata["kind"] == "factual":
+            assert q.metadata.get("answer"), q.qid
+
+
+def test_factual_answers_occur_in_a_relevant_document(corpus_kb):
+    kb, _ = corpus_kb
+    qrels = load_qrels(GOLDEN)
+    text_of = {
+        doc_id: " ".join(c.text for c in kb.store.live_chunks(doc_id)).casefold()
+        for doc_id in kb.store.registry()
+    }
+    for q in load_queries(GOLDEN):
+        answers = q.metadata.get("answer") or []
+        if answers:
+            relevant = [d for d, g in qrels[q.qid].items() if g > 0]
+            assert any(a.casefold() in text_of[d] for a in answers for d in relevant), (
+                q.qid,
+                answers,
+            )
+
+
+def test_corpus_readme_counts_match(corpus_kb):
+    kb, _ = corpus_kb
+    readme = (CORPUS / "README.md").read_text(encoding="utf-8")
+    assert readme.startswith("# The sample corpus")
+    assert f"\n{len(kb.store.registry())} reports" in readme
