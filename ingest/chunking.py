@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from ingest.loaders import Loaded, Segment
-from kb.text import sentence_spans
+from kb.text import sentence_spans, trim_span
 from kb.types import Chunk
 
 CHUNKER_VERSION = "4"
@@ -67,13 +67,14 @@ def _merge_bare_headings(segments: list[Segment], text: str) -> list[Segment]:
     pending: Segment | None = None
     for seg in segments:
         own = text[seg.start : seg.end].strip()  # before merging: "# T" then "## A" are both bare
-        if pending and pending.page == seg.page:
+        merged = pending is not None and pending.page == seg.page
+        if pending and merged:
             seg = Segment(pending.start, seg.end, seg.page, seg.headings)
         elif pending:
             out.append(pending)
         pending = None
-        if not text[seg.start : seg.end].strip():
-            continue
+        if not own and not merged:  # a merged segment holds its heading: never empty (and no
+            continue  # re-strip of the growing span, which made heading-only text quadratic)
         if (
             "\n" not in own
             and len(own) < 120
@@ -119,19 +120,11 @@ def _paragraphs(text: str, start: int, end: int) -> list[tuple[int, int]]:
     for m in re.finditer(r"\n\s*\n", text[start:end]):
         cut = start + m.start()
         if text[pos:cut].strip():
-            out.append(_strip(text, pos, cut))
+            out.append(trim_span(text, pos, cut))
         pos = start + m.end()
     if text[pos:end].strip():
-        out.append(_strip(text, pos, end))
+        out.append(trim_span(text, pos, end))
     return out
-
-
-def _strip(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
 
 
 def _hard_split(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -140,7 +133,7 @@ def _hard_split(text: str, start: int, end: int) -> list[tuple[int, int]]:
     while end - start > MAXIMUM:
         cut = text.rfind(" ", start, start + TARGET)
         cut = cut if cut > start else start + TARGET
-        out.append(_strip(text, start, cut))
+        out.append(trim_span(text, start, cut))
         start = cut
-    out.append(_strip(text, start, end))
+    out.append(trim_span(text, start, end))
     return [s for s in out if s[1] > s[0]]

@@ -75,7 +75,8 @@ def _boundaries(text: str):
         yield m.end()
 
 
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span without the white space at its ends."""
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
@@ -94,7 +95,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     for cut in [*cuts, len(text)]:
         if cut <= start:
             continue
-        s, e = _trim(text, start, cut)
+        s, e = trim_span(text, start, cut)
         if e > s:
             spans.append((s, e))
         start = cut

@@ -28,6 +28,8 @@ import yaml
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
+from ingest.metadata import FIELDS
+
 ROOT = Path(__file__).resolve().parent.parent
 SRC_DIR = ROOT / "scripts" / "pdf_src"
 CORPUS_DIR = ROOT / "corpus"
@@ -36,19 +38,7 @@ FONT_REGULAR = FONT_DIR / "DejaVuSans.ttf"
 FONT_BOLD = FONT_DIR / "DejaVuSans-Bold.ttf"
 FIXED_DATE = datetime(2026, 1, 1, tzinfo=UTC)
 PAGEBREAK = "<!-- pagebreak -->"
-REQUIRED_KEYS = (
-    "id",
-    "title",
-    "city",
-    "project",
-    "domain",
-    "year",
-    "doc_type",
-    "outcome",
-    "language",
-    "source",
-    "access",
-)
+REQUIRED_KEYS = FIELDS  # the metadata fields the ingest reads
 CITY_DIRS = {"hanoi": "hanoi", "hcmc": "hcmc", "danang": "danang", "multi": "multi"}
 LINE_H = 5.5  # mm, body line height
 BULLET_INDENT = 6.0  # mm
