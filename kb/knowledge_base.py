@@ -41,3 +41,9 @@ def open_kb(settings: Settings) -> KnowledgeBase:
         if settings not in _OPEN:
             _OPEN[settings] = KnowledgeBase(settings)
         return _OPEN[settings]
+
+
+def forget_kb(settings: Settings) -> None:
+    """Drop the process-wide knowledge base for these settings (the next open reconnects)."""
+    with _OPEN_LOCK:
+        _OPEN.pop(settings, None)

@@ -406,6 +406,36 @@ def write_report(folder: Path, name: str, created: str, base: float) -> None:
     (folder / f"{name}.json").write_text(json.dumps(report), encoding="utf-8")
 
 
+def answer_metrics(base: float | None) -> dict:
+    rates = ("citation_precision", "fact_recall", "abstention_accuracy", "false_abstention")
+    out: dict = {k: None if base is None else round(base + 0.1 * i, 3) for i, k in enumerate(rates)}
+    out.update(n=10, p50_ms=40.0, p95_ms=95.0)
+    return out
+
+
+def write_answer_report(folder: Path, name: str, created: str, base: float) -> None:
+    answers = answer_metrics(base)
+    answers["false_abstention"] = None  # values may be missing
+    answers["by"] = {
+        "lang": {"vi": answer_metrics(base), "en": answer_metrics(None)},
+        "city": {"hanoi": answer_metrics(base - 0.1)},
+    }
+    report = {
+        "dataset": "evals/golden",
+        "queries": 30,
+        "created_at": created,
+        "kind": "answers",
+        "answerer": "offline",
+        "answers": answers,
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.json").write_text(json.dumps(report), encoding="utf-8")
+
+
+def frame_with(at, column: str):
+    return [d.value for d in at.dataframe if column in d.value.columns]
+
+
 def test_evals_page_shows_latest_report_history_and_feedback(app_env):
     from kb import feedback
     from kb.settings import load_settings
@@ -413,65 +443,115 @@ def test_evals_page_shows_latest_report_history_and_feedback(app_env):
     reports = app_env / "reports"
     write_report(reports, "old", "2026-01-01T10:00:00+00:00", 0.4)
     write_report(reports, "new", "2026-02-01T10:00:00+00:00", 0.6)
+    write_answer_report(reports, "ans-old", "2026-01-05T10:00:00+00:00", 0.3)
+    write_answer_report(reports, "ans-new", "2026-02-05T10:00:00+00:00", 0.5)
     (reports / "notes.json").write_text('{"kind": "answers"}', encoding="utf-8")
     (reports / "broken.json").write_text("{", encoding="utf-8")
     feedback.record(load_settings(), "Câu hỏi?", "Trả lời", useful=False, comment="thiếu nguồn")
     at = run(make_app(page="evals"))
-    metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Số câu hỏi"] == "42" and metrics["Thời điểm chạy"].startswith("2026-02-01")
+    metrics = [(m.label, m.value) for m in at.metric]
+    retrieval, answers, fb_metrics = metrics[:3], metrics[3:7], dict(metrics[7:])
+    assert retrieval[1] == ("Số câu hỏi", "42") and retrieval[2][1].startswith("2026-02-01")
+    assert answers[1:3] == [("Số câu hỏi", "30"), ("Bộ trả lời", "offline")]
+    assert answers[3][1] == "2026-02-05"
     modes = at.dataframe[0].value
     assert list(modes["Chế độ"]) == ["dense", "bm25", "hybrid"]
     assert modes[modes["Chế độ"] == "hybrid"]["ndcg@10"].iloc[0] == pytest.approx(0.72)
     tabs = [tab.label for tab in at.tabs]
-    assert tabs == ["Thành phố", "Loại câu hỏi", "Ngôn ngữ"]
+    assert tabs[:2] == ["Tìm kiếm", "Thành phố"]  # retrieval tab, then its breakdown
+    assert tabs[2:5] == ["Loại câu hỏi", "Ngôn ngữ", "Câu trả lời"]
+    assert tabs[5:] == ["Thành phố", "Ngôn ngữ"]  # the answers' breakdown
     city = at.dataframe[1].value
     assert list(city["Giá trị"]) == ["Hà Nội", "TP. Hồ Chí Minh"]
     history = next(d.value for d in at.dataframe if "file" in d.value.columns)
     assert list(history["file"]) == ["new.json", "old.json"]
+
+    # answers: the latest report's metrics (missing ones empty), breakdowns, history
+    latest, *breakdowns = frame_with(at, "citation_precision")[:3]
+    assert latest["citation_precision"].iloc[0] == pytest.approx(0.5)
+    assert latest["fact_recall"].iloc[0] == pytest.approx(0.6)
+    assert latest["false_abstention"].isna().all()
+    assert list(breakdowns[0]["Giá trị"]) == ["Hà Nội"]
+    assert list(breakdowns[1]["Giá trị"]) == ["Tiếng Việt", "Tiếng Anh"]
+    assert breakdowns[1]["fact_recall"].isna().tolist() == [False, True]
+    answer_history = [f for f in frame_with(at, "file") if "citation_precision" in f.columns]
+    assert list(answer_history[0]["file"]) == ["ans-new.json", "ans-old.json"]
+    charts = at.get("vega_lite_chart")
+    assert len(charts) >= 6  # retrieval: modes + history; answers: latest, 2 breakdowns, history
+
     fb = at.dataframe[-1].value
     assert fb["Góp ý"].iloc[0] == "thiếu nguồn"
-    assert metrics["Không hữu ích"] == "1"
+    assert fb_metrics["Không hữu ích"] == "1"
 
 
 def test_evals_page_without_reports(app_env):
     at = run(make_app(page="evals", lang="en"))
     assert any("No eval report" in i.value for i in at.info)
+    assert any("No answer eval report" in i.value for i in at.info)
     assert any("No feedback yet" in c.value for c in at.caption)
 
 
-def test_run_eval_button_saves_a_report(app_env, monkeypatch):
+def test_run_eval_buttons_save_reports(app_env, monkeypatch):
     calls = []
 
-    def fake_run(settings, beir_dir=None, mode="all", progress=None):
+    def fake_retrieval(settings, beir_dir=None, mode="all", progress=None):
         for i in range(1, 4):
             progress(i, 3)
-        calls.append(settings.reports_dir)
+        calls.append(("retrieval", beir_dir, mode))
         return {
             "dataset": "golden",
             "queries": 3,
             "created_at": "2026-03-01T00:00:00+00:00",
+            "kind": "retrieval",
             "modes": {"hybrid": {**_metrics(0.5), "by": {}}},
         }
 
+    def fake_answers(settings, beir_dir=None, progress=None):
+        progress(1, 1)
+        calls.append(("answers", beir_dir))
+        return {
+            "dataset": "golden",
+            "queries": 1,
+            "created_at": "2026-03-02T00:00:00+00:00",
+            "kind": "answers",
+            "answerer": "offline",
+            "answers": {**answer_metrics(0.25), "by": {}},
+        }
+
+    def fake_path(settings, result):
+        return Path(settings.reports_dir) / f"{result['created_at'][:10]}-{result['kind']}"
+
     def fake_write(result, out):
         out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
         out.with_suffix(".json").write_text(json.dumps(result), encoding="utf-8")
         out.with_suffix(".md").write_text("# report\n", encoding="utf-8")
         return out.with_suffix(".json"), out.with_suffix(".md")
 
     fake = types.ModuleType("kb.evals")
-    fake.run_retrieval_eval = fake_run
+    fake.run_retrieval_eval = fake_retrieval
+    fake.run_answer_eval = fake_answers
     fake.write_report = fake_write
+    fake.default_report_path = fake_path
     monkeypatch.setitem(sys.modules, "kb.evals", fake)
     import kb
 
     monkeypatch.setattr(kb, "evals", fake, raising=False)
     at = run(make_app(page="evals"))
-    at.button[0].click()
+    at.button(key="run_retrieval").click()
     run(at)
-    assert calls and list((app_env / "reports").glob("*.json"))
-    assert any("Đã lưu báo cáo" in s.value for s in at.success)
+    assert calls == [("retrieval", None, "all")]
+    assert (app_env / "reports" / "2026-03-01-retrieval.json").is_file()
+    assert any("2026-03-01-retrieval.json" in s.value for s in at.success)
     assert at.dataframe[0].value["ndcg@10"].iloc[0] == pytest.approx(0.57)
+
+    at.button(key="run_answers").click()
+    run(at)
+    assert calls[-1] == ("answers", None)
+    assert any("2026-03-02-answers.json" in s.value for s in at.success)
+    assert at.session_state["eval_tabs"] == "Câu trả lời"  # the new report's tab is open
+    latest = frame_with(at, "citation_precision")[0]
+    assert latest["citation_precision"].iloc[0] == pytest.approx(0.25)
 
 
 # -- Corpus ------------------------------------------------------------------------------------------
@@ -541,3 +621,142 @@ def test_script_in_documents_is_shown_as_text(xss_env):
 
     at = run(make_app(page="documents"))
     assert "<script>window.__pwned=2</script>" in " ".join(at.dataframe[0].value["title"])
+
+
+# -- sign-in --------------------------------------------------------------------------------------------
+AUTH = {
+    "redirect_uri": "http://127.0.0.1:8501/oauth2callback",
+    "cookie_secret": "test-cookie-secret-not-a-real-one",
+    "client_id": "lessons-kb",
+    "client_secret": "test-client-secret",
+    "server_metadata_url": "http://127.0.0.1:9400/.well-known/openid-configuration",
+}
+ALICE = {"is_logged_in": True, "name": "Alice Nguyễn", "email": "alice@example.org", "sub": "a"}
+
+
+def auth_app(user: dict | None, **params: str):
+    at = make_app(**params)
+    at.secrets["auth"] = dict(AUTH)
+    at.user = dict(user) if user is not None else {"is_logged_in": False}
+    return at
+
+
+def sidebar_buttons(at) -> dict[str, str]:
+    return {b.key: b.label for b in at.sidebar.button if b.key}
+
+
+def test_no_sign_in_without_auth_config(app_env):
+    at = make_app(page="documents")
+    at.user = dict(ALICE)  # whatever st.user says, without [auth] nobody is signed in
+    run(at)
+    assert "sign_in" not in sidebar_buttons(at) and "sign_out" not in sidebar_buttons(at)
+    assert "t-hcm-ioc" not in set(at.dataframe[0].value["doc_id"])
+
+
+def test_anonymous_with_auth_sees_public_only_and_a_sign_in_button(app_env, small_kb):
+    at = run(auth_app(None, page="documents"))
+    assert sidebar_buttons(at)["sign_in"] == "Đăng nhập"
+    assert "t-hcm-ioc" not in set(at.dataframe[0].value["doc_id"])
+    at = run(auth_app(None, page="documents", doc="t-hcm-ioc", lang="en"))
+    assert sidebar_buttons(at)["sign_in"] == "Sign in"
+    assert any("t-hcm-ioc" in w.value and "not found" in w.value for w in at.warning)
+    assert "Root causes" not in page_html(at)
+    at = run(auth_app(None, page="corpus"))
+    public = [d for d in small_kb.store.registry().values() if d.access == "public"]
+    assert {m.label: m.value for m in at.metric}["Tài liệu"] == str(len(public))
+
+
+def test_signed_in_user_sees_internal_documents(app_env, small_kb):
+    at = run(auth_app(ALICE, page="documents"))
+    assert sidebar_buttons(at)["sign_out"] == "Đăng xuất"
+    assert any("Alice Nguyễn" in b for b in bodies(at))
+    assert "t-hcm-ioc" in set(at.dataframe[0].value["doc_id"])
+    at = run(auth_app(ALICE, page="documents", doc="t-hcm-ioc", lang="en"))
+    assert sidebar_buttons(at)["sign_out"] == "Sign out"
+    assert not at.warning and "kb-internal" in page_html(at)
+    at = run(auth_app(ALICE, page="corpus"))
+    assert {m.label: m.value for m in at.metric}["Tài liệu"] == str(len(small_kb.store.registry()))
+    at = run(auth_app(ALICE, q="HCMC operations centre data formats"))
+    assert "t-hcm-ioc" in cited_doc_ids(page_html(at))
+
+
+def test_sign_out_returns_to_public_only(app_env):
+    at = run(auth_app(ALICE, page="documents"))
+    at.sidebar.button(key="sign_out").click()
+    run(at)
+    assert "sign_in" in sidebar_buttons(at)
+    assert "t-hcm-ioc" not in set(at.dataframe[0].value["doc_id"])
+
+
+def test_feedback_citing_internal_documents_is_hidden_from_anonymous_users(app_env):
+    from kb import feedback
+    from kb.settings import load_settings
+    from kb.types import Answer, Citation
+
+    s = load_settings()
+    internal = Citation(1, "t-hcm-ioc", "t-hcm-ioc#1", "IOC", "hcmc", None, "secret", 0, 6)
+    public = Citation(1, "t-dn-wifi", "t-dn-wifi#1", "Wi-Fi", "danang", None, "quote", 0, 5)
+    feedback.record(s, "internal?", Answer("secret [1]", False, [internal]), useful=True)
+    feedback.record(s, "public?", Answer("quote [1]", False, [public]), useful=True)
+    at = run(auth_app(None, page="evals"))
+    assert list(at.dataframe[-1].value["Câu hỏi"]) == ["public?"]
+    assert at.button(key="run_retrieval").disabled  # anonymous users cannot start evals
+    at = run(auth_app(ALICE, page="evals"))
+    assert list(at.dataframe[-1].value["Câu hỏi"]) == ["public?", "internal?"]
+    assert not at.button(key="run_retrieval").disabled
+
+
+# -- a store server that goes away and comes back ------------------------------------------------------
+@pytest.mark.slow
+def test_store_server_down_then_back(monkeypatch, tmp_path, small_corpus, session_cache):
+    from conftest import ChromaServer
+
+    from ingest import ingest_paths
+    from kb.knowledge_base import open_kb
+    from kb.settings import load_settings
+
+    server = ChromaServer(tmp_path / "chroma-data")
+    server.start()
+    try:
+        settings = load_settings(
+            env={}, chroma_url=server.url, cache_dir=str(session_cache), collection="remote"
+        )
+        report = ingest_paths(open_kb(settings), [small_corpus / "danang"])
+        assert not report.failed
+        point_at(monkeypatch, settings, tmp_path)
+        monkeypatch.setenv("KB_CHROMA_URL", server.url)
+        at = run(make_app(page="documents"))
+        assert "t-dn-wifi" in set(at.dataframe[0].value["doc_id"])
+
+        server.stop()
+        run(at)  # the next interaction
+        assert any(f"store unreachable at {server.url}" in e.value for e in at.error)
+        hint = "\n".join(c.value for c in at.code)
+        assert (
+            f"chroma run --path /path/to/chroma-data --host 127.0.0.1 --port {server.port}" in hint
+        )
+        assert "unset KB_CHROMA_URL" in hint
+        assert "Traceback" not in all_text(at)
+        at.sidebar.radio(key="ui_page").set_value("ask")
+        run(at)
+        assert any("store unreachable" in e.value for e in at.error)
+
+        server.start()  # same port and data: the app reconnects by itself
+        at.query_params["q"] = "free public Wi-Fi in Da Nang"
+        run(at)
+        assert not at.error
+        assert "t-dn-wifi" in cited_doc_ids(page_html(at))
+        at.sidebar.radio(key="ui_page").set_value("documents")
+        run(at)
+        assert not at.error and "t-dn-wifi" in set(at.dataframe[0].value["doc_id"])
+
+        # a server restarted on other (here: empty) data is met with a fresh client too
+        server.stop()
+        run(at)
+        assert any("store unreachable" in e.value for e in at.error)
+        server.path = tmp_path / "other-data"
+        server.start()
+        run(at)
+        assert not at.error and any("kb ingest corpus/" in c.value for c in at.code)
+    finally:
+        server.stop()

@@ -2,18 +2,29 @@
 corpus (plus a document carrying a ``<script>``), driven by Playwright in headless Chromium.
 
 Uses Debian's ``/usr/bin/chromium`` (no browser download) with the network switched off except
-for 127.0.0.1. Saves the screenshots in ``docs/screenshots/``.
+for 127.0.0.1. The tests save their screenshots in ``$TMPDIR/lessons-kb-shots/``.
+
+``docs/screenshots/`` is refreshed by a one-off run over a *copy* of a store with the real
+sample corpus (never the original), with sign-in configured against a mock identity provider::
+
+    LESSONS_KB_SHOTS_FROM=data pytest tests/test_browser.py -k screenshots -s
+
+(``data`` holds ``store/`` and ``cache/``; without the variable that test is skipped.)
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -23,7 +34,9 @@ from conftest import free_port, wait_port
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
-SHOTS = ROOT / "docs" / "screenshots"
+APP = ROOT / "app.py"
+DOC_SHOTS = ROOT / "docs" / "screenshots"
+SHOTS = Path(tempfile.gettempdir()) / "lessons-kb-shots"  # the tests' own screenshots
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--no-sandbox",
@@ -79,6 +92,122 @@ def _report(created: str, base: float) -> dict:
     return {"dataset": "evals/golden", "queries": 120, "created_at": created, "modes": modes}
 
 
+def _answer_report() -> dict:
+    def block(base: float) -> dict:
+        return {
+            "citation_precision": base + 0.2,
+            "fact_recall": base,
+            "abstention_accuracy": base + 0.1,
+            "false_abstention": 0.1,
+            "n": 40,
+            "p50_ms": 60.0,
+            "p95_ms": 140.0,
+        }
+
+    answers = block(0.6)
+    answers["by"] = {"lang": {"vi": block(0.62), "en": block(0.55)}}
+    return {
+        "dataset": "evals/golden",
+        "queries": 40,
+        "created_at": "2026-02-11T09:00:00+00:00",
+        "kind": "answers",
+        "answerer": "offline",
+        "answers": answers,
+    }
+
+
+def app_home(root: Path, auth: dict[str, str] | None = None) -> Path:
+    """A working folder for ``streamlit run``: the project's ``config.toml`` and, with ``auth``,
+    a ``secrets.toml`` whose ``[auth]`` section configures sign-in (nothing else is read)."""
+    home = root / "app-home"
+    (home / ".streamlit").mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / ".streamlit" / "config.toml", home / ".streamlit" / "config.toml")
+    if auth:
+        lines = ["[auth]"] + [f"{k} = {json.dumps(v)}" for k, v in auth.items()]
+        (home / ".streamlit" / "secrets.toml").write_text("\n".join(lines) + "\n")
+    return home
+
+
+def auth_section(app_port: int, oidc_url: str) -> dict[str, str]:
+    return {
+        "redirect_uri": f"http://127.0.0.1:{app_port}/oauth2callback",
+        "cookie_secret": secrets.token_urlsafe(32),
+        "client_id": "lessons-kb",
+        "client_secret": secrets.token_urlsafe(16),
+        "server_metadata_url": f"{oidc_url}/.well-known/openid-configuration",
+    }
+
+
+def wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(url)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@contextlib.contextmanager
+def launch_app(home: Path, env: dict[str, str], port: int | None = None) -> Iterator[str]:
+    """``streamlit run <abs>/app.py`` from ``home`` on a loopback port; yields the base URL.
+
+    Only ``home``'s secrets file is read (not ``~/.streamlit`` nor the project's own)."""
+    port = port or free_port()
+    full = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
+    full.update(env, ANONYMIZED_TELEMETRY="False")
+    cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port)]
+    cmd += ["--server.address", "127.0.0.1", "--server.headless", "true"]
+    cmd += ["--secrets.files", str(home / ".streamlit" / "secrets.toml")]
+    with (home / "server.log").open("wb") as log:
+        proc = subprocess.Popen(cmd, cwd=home, env=full, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_port(port, timeout=60)
+            wait_http(f"http://127.0.0.1:{port}/_stcore/health")
+            yield f"http://127.0.0.1:{port}/"
+        finally:
+            stop(proc)
+
+
+@contextlib.contextmanager
+def oidc_provider(users: list[dict[str, str]]) -> Iterator[str]:
+    """A real OpenID Connect provider (``oidc-provider-mock``) on a loopback port; yields its
+    issuer URL. Any client id and secret are accepted; its form signs in as any subject."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "oidc_provider_mock", "--host", "127.0.0.1", "--port", str(port)]
+    for user in users:
+        cmd += ["--user-claims", json.dumps(user)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_port(port, timeout=30)
+        wait_http(url + "/.well-known/openid-configuration", timeout=30)
+        yield url
+    finally:
+        stop(proc)
+
+
+def kb_env(settings, root: Path) -> dict[str, str]:
+    return {
+        "KB_STORE": str(settings.store),
+        "KB_CACHE_DIR": str(settings.cache_dir),
+        "KB_COLLECTION": settings.collection,
+        "KB_REPORTS_DIR": str(root / "reports"),
+        "KB_FEEDBACK_FILE": str(root / "feedback.jsonl"),
+    }
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, small_corpus, session_cache):
     """The app served over the small corpus + the ``<script>`` document; yields its base URL."""
@@ -99,40 +228,10 @@ def server(tmp_path_factory, small_corpus, session_cache):
     reports.mkdir()
     for name, created, base in (("a", "2026-01-10T09:00:00+00:00", 0.45), ("b", "2026-02-10T09:00:00+00:00", 0.55)):  # fmt: skip
         (reports / f"{name}.json").write_text(json.dumps(_report(created, base)), encoding="utf-8")
+    (reports / "c.json").write_text(json.dumps(_answer_report()), encoding="utf-8")
 
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
-    env.update(
-        KB_STORE=str(settings.store),
-        KB_CACHE_DIR=str(settings.cache_dir),
-        KB_COLLECTION=settings.collection,
-        KB_REPORTS_DIR=str(reports),
-        KB_FEEDBACK_FILE=str(root / "feedback.jsonl"),
-        ANONYMIZED_TELEMETRY="False",
-    )
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
-    cmd += ["--server.address", "127.0.0.1", "--server.headless", "true"]
-    log = (root / "server.log").open("wb")
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}/"
-    try:
-        wait_port(port, timeout=60)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(base + "_stcore/health", timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.3)
+    with launch_app(app_home(root), kb_env(settings, root)) as base:
         yield {"url": base, "kb": open_kb(settings), "root": root}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -160,10 +259,10 @@ def wait_app(pg, text: str) -> None:
     pg.get_by_text(text, exact=True).first.wait_for(timeout=60_000)
 
 
-def shot(pg, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
+def shot(pg, name: str, folder: Path = SHOTS) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
     pg.wait_for_timeout(800)  # let charts and fonts settle
-    pg.screenshot(path=str(SHOTS / name))
+    pg.screenshot(path=str(folder / name))
 
 
 def ask(pg, question: str) -> None:
@@ -276,10 +375,124 @@ def test_documents_and_evals_pages(server, page):
     pg.goto(server["url"] + "?page=documents")
     wait_app(pg, "Tài liệu")
     pg.locator('[data-testid="stDataFrame"]').first.wait_for()
+    assert not pg.get_by_text("Đăng nhập", exact=True).count()  # no [auth]: no sign-in
     pg.goto(server["url"] + "?page=evals")
     wait_app(pg, "Báo cáo mới nhất")
     pg.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
     shot(pg, "evals.png")
+    pg.get_by_role("tab", name="Câu trả lời").click()
+    pg.get_by_text("Chỉ số câu trả lời").wait_for()
+    pg.get_by_text("Độ chính xác trích dẫn").first.wait_for()
+    shot(pg, "evals-answers.png")
     pg.goto(server["url"] + "?page=corpus&lang=en")
     wait_app(pg, "What was ingested when")
     pg.locator('[data-testid="stVegaLiteChart"]').nth(5).wait_for()  # five fields + years
+
+
+LOAD_QUESTIONS = (
+    "Vì sao iParking không thành công?",
+    "What did Đà Nẵng learn from its free public Wi-Fi?",
+    "Bài học về camera giao thông Đà Nẵng",
+)
+START_CLOCK = """() => {
+  window.__kbT0 = performance.now(); window.__kbT1 = undefined;
+  const iv = setInterval(() => {
+    if (document.querySelector('.kb-card')) { window.__kbT1 = performance.now(); clearInterval(iv); }
+  }, 20);
+}"""
+
+
+def test_three_users_asking_at_once(server, browser):
+    """Three browsers (separate sessions) ask different questions at the same moment; each gets
+    an answer with a citation. The time from pressing Enter to the first source card is measured
+    in each page and printed."""
+    contexts = [
+        browser.new_context(viewport={"width": 1280, "height": 900}) for _ in LOAD_QUESTIONS
+    ]
+    try:
+        pages = [c.new_page() for c in contexts]
+        for pg in pages:
+            pg.set_default_timeout(60_000)
+            pg.goto(server["url"])
+        for pg, q in zip(pages, LOAD_QUESTIONS, strict=True):
+            wait_app(pg, "Hỏi kho bài học")
+            pg.locator('[data-testid="stTextInput"] input').first.fill(q)
+        began = time.perf_counter()
+        for pg in pages:  # all three within a few milliseconds
+            pg.evaluate(START_CLOCK)
+            pg.locator('[data-testid="stTextInput"] input').first.press("Enter")
+        for pg in pages:
+            pg.wait_for_function("() => window.__kbT1 !== undefined", timeout=ANSWER_TIMEOUT)
+        wall = time.perf_counter() - began
+        latencies = [pg.evaluate("window.__kbT1 - window.__kbT0") / 1000 for pg in pages]
+        for pg in pages:
+            assert pg.locator(".kb-answer a.kb-marker").count() >= 1
+            assert pg.locator(".kb-card").count() >= 1
+        cited = [pg.locator(".kb-card a.kb-title").first.inner_text() for pg in pages]
+        assert "iParking" in cited[0] and "Wi-Fi" in cited[1]
+        print(
+            "\nconcurrent asks (s): "
+            + ", ".join(
+                f"{q[:28]!r}={lat:.2f}" for q, lat in zip(LOAD_QUESTIONS, latencies, strict=True)
+            )
+            + f"; all three answered after {wall:.2f}"
+        )
+        assert max(latencies) < ANSWER_TIMEOUT / 1000
+    finally:
+        for c in contexts:
+            c.close()
+
+
+# -- screenshots for the docs, over a copy of the real sample corpus ------------------------------
+def sign_in(pg, base: str, sub: str) -> None:
+    """Through the sidebar button and the identity provider's form, back to the app."""
+    pg.locator('[data-testid="stSidebar"]').get_by_role("button", name="Đăng nhập").click()
+    pg.get_by_placeholder("sub").fill(sub)
+    pg.get_by_role("button", name="Authorize").click()
+    pg.wait_for_url(base + "**", timeout=30_000)
+
+
+@pytest.mark.skipif(
+    not os.environ.get("LESSONS_KB_SHOTS_FROM"), reason="set LESSONS_KB_SHOTS_FROM=<data dir>"
+)
+def test_screenshots_for_the_docs(tmp_path, browser):
+    src = Path(os.environ["LESSONS_KB_SHOTS_FROM"]).resolve()
+    for part in ("store", "cache"):
+        shutil.copytree(src / part, tmp_path / part)  # a copy: the originals are never written
+    reports = tmp_path / "reports"
+    shutil.copytree(ROOT / "evals" / "reports", reports)
+    env = {
+        "KB_STORE": str(tmp_path / "store"),
+        "KB_CACHE_DIR": str(tmp_path / "cache"),
+        "KB_REPORTS_DIR": str(reports),
+        "KB_FEEDBACK_FILE": str(tmp_path / "feedback.jsonl"),
+    }
+    alice = {"sub": "alice", "name": "Nguyễn Thị An", "email": "an@example.org"}
+    port = free_port()
+    with (
+        oidc_provider([alice]) as oidc,
+        launch_app(app_home(tmp_path, auth_section(port, oidc)), env, port) as base,
+    ):
+        context = browser.new_context(viewport={"width": 1440, "height": 1100}, locale="vi-VN")
+        pg = context.new_page()
+        pg.set_default_timeout(60_000)
+        pg.goto(base)
+        wait_app(pg, "Hỏi kho bài học")
+        ask(pg, "Vì sao iParking ở Hà Nội không thành công?")
+        pg.locator(".kb-card").first.wait_for(timeout=ANSWER_TIMEOUT)
+        pg.get_by_text("Đăng nhập", exact=True).first.wait_for()
+        shot(pg, "ask.png", DOC_SHOTS)
+        pg.locator("a.kb-marker").first.click()
+        pg.locator("#kb-cited-mark").wait_for()
+        shot(pg, "documents.png", DOC_SHOTS)
+        sign_in(pg, base, "alice")
+        pg.goto(base + "?page=evals")
+        wait_app(pg, "Báo cáo mới nhất")
+        pg.get_by_text("Đăng nhập: Nguyễn Thị An").wait_for()
+        pg.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
+        shot(pg, "evals.png", DOC_SHOTS)
+        pg.get_by_role("tab", name="Câu trả lời").click()
+        pg.get_by_text("Chỉ số câu trả lời").wait_for()
+        pg.locator('[data-testid="stVegaLiteChart"]:visible').first.wait_for()
+        shot(pg, "evals-answers.png", DOC_SHOTS)
+        context.close()

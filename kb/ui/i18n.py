@@ -25,6 +25,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "page_corpus": {"vi": "Kho dữ liệu", "en": "Corpus"},
     "language": {"vi": "Ngôn ngữ giao diện", "en": "Interface language"},
     "signed_in_as": {"vi": "Đăng nhập: {name}", "en": "Signed in: {name}"},
+    "sign_in": {"vi": "Đăng nhập", "en": "Sign in"},
+    "sign_out": {"vi": "Đăng xuất", "en": "Sign out"},
+    "sign_in_hint": {
+        "vi": "Đăng nhập để xem cả tài liệu nội bộ.",
+        "en": "Sign in to see internal documents too.",
+    },
     "public_only_note": {
         "vi": "Chỉ hiển thị tài liệu công khai.",
         "en": "Showing public documents only.",
@@ -45,6 +51,26 @@ STRINGS: dict[str, dict[str, str]] = {
     "store_error_hint": {
         "vi": "Khởi động kho (hoặc sửa KB_CHROMA_URL / KB_STORE) rồi tải lại trang, ví dụ:",
         "en": "Start the store (or fix KB_CHROMA_URL / KB_STORE), then reload the page, e.g.:",
+    },
+    "store_unreachable_hint": {
+        "vi": "Khởi động lại máy chủ Chroma (cùng thư mục dữ liệu, máy và cổng như trong "
+        "KB_CHROMA_URL), hoặc bỏ KB_CHROMA_URL để dùng kho cục bộ KB_STORE. Khi kho hoạt động "
+        "trở lại, thao tác tiếp theo sẽ chạy bình thường, không cần khởi động lại ứng dụng.",
+        "en": "Start the Chroma server again (same data folder, host and port as in "
+        "KB_CHROMA_URL), or unset KB_CHROMA_URL to use the local store KB_STORE. Once the store "
+        "is back, the next interaction works; the app does not need a restart.",
+    },
+    "store_hint_server": {
+        "vi": "trên máy chủ kho, với thư mục dữ liệu của nó:",
+        "en": "on the store's machine, with its data folder:",
+    },
+    "store_hint_local": {
+        "vi": "hoặc dùng kho cục bộ (KB_STORE) thay vì máy chủ:",
+        "en": "or use the local store (KB_STORE) instead of a server:",
+    },
+    "store_hint_path": {
+        "vi": "kiểm tra thư mục kho (KB_STORE) và tính nhất quán:",
+        "en": "check the store folder (KB_STORE) and its consistency:",
     },
     "unexpected_error": {"vi": "Đã xảy ra lỗi: {msg}", "en": "Something went wrong: {msg}"},
     # ask
@@ -150,7 +176,34 @@ STRINGS: dict[str, dict[str, str]] = {
     "untitled_section": {"vi": "(không có tên mục)", "en": "(untitled section)"},
     "chunk_n": {"vi": "Đoạn {n}", "en": "Chunk {n}"},
     # evals
-    "evals_title": {"vi": "Đánh giá chất lượng tìm kiếm", "en": "Retrieval quality"},
+    "evals_title": {"vi": "Đánh giá chất lượng", "en": "Quality evals"},
+    "evals_retrieval": {"vi": "Tìm kiếm", "en": "Retrieval"},
+    "evals_answers": {"vi": "Câu trả lời", "en": "Answers"},
+    "run_answer_eval": {"vi": "Chạy đánh giá câu trả lời", "en": "Run the answer eval"},
+    "run_needs_sign_in": {
+        "vi": "Đăng nhập để chạy đánh giá.",
+        "en": "Sign in to run the evals.",
+    },
+    "no_answer_reports": {
+        "vi": "Chưa có báo cáo đánh giá câu trả lời nào trong {dir}.",
+        "en": "No answer eval report in {dir} yet.",
+    },
+    "answerer": {"vi": "Bộ trả lời", "en": "Answerer"},
+    "answers_metrics": {"vi": "Chỉ số câu trả lời", "en": "Answer metrics"},
+    "answers_help": {
+        "vi": "Độ chính xác trích dẫn: tỉ lệ trích dẫn trỏ tới tài liệu đúng. Độ phủ dữ kiện: "
+        "tỉ lệ câu hỏi có dữ kiện mong đợi nằm trong câu trả lời. Từ chối đúng: tỉ lệ câu hỏi "
+        "không có câu trả lời mà hệ thống từ chối. Từ chối nhầm (càng thấp càng tốt): tỉ lệ câu "
+        "hỏi có câu trả lời mà hệ thống lại từ chối.",
+        "en": "Citation precision: share of citations pointing to a relevant document. Fact "
+        "recall: share of questions whose expected fact is in the answer. Abstention accuracy: "
+        "share of unanswerable questions the system declined. False abstention (lower is "
+        "better): share of answerable questions it declined.",
+    },
+    "citation_precision": {"vi": "Độ chính xác trích dẫn", "en": "Citation precision"},
+    "fact_recall": {"vi": "Độ phủ dữ kiện", "en": "Fact recall"},
+    "abstention_accuracy": {"vi": "Từ chối đúng", "en": "Abstention accuracy"},
+    "false_abstention": {"vi": "Từ chối nhầm", "en": "False abstention"},
     "evals_intro": {
         "vi": "Kết quả đánh giá trên bộ câu hỏi chuẩn (golden set) và phản hồi của người dùng.",
         "en": "Results on the golden question set, and what users said about the answers.",

@@ -1,5 +1,5 @@
-"""Evals: the latest retrieval report per mode and breakdown, the history, a run button, and
-what users said about the answers."""
+"""Evals: the latest retrieval and answer reports with their breakdowns and history, buttons to
+run both evals, and what users said about the answers."""
 
 from __future__ import annotations
 
@@ -18,10 +18,27 @@ MODE_COLORS = {"hybrid": "#0f6e8c", "dense": "#6fb3cc", "bm25": "#e0a23b"}
 METRICS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "p50_ms", "p95_ms")
 QUALITY = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
 BREAKDOWN_VALUES = {"city": "city", "lang": "language", "language": "language"}
+ANSWER_RATES = ("citation_precision", "fact_recall", "abstention_accuracy", "false_abstention")
+ANSWER_COLS = (*ANSWER_RATES, "n", "p50_ms", "p95_ms")
+RATE_COLORS = {
+    "citation_precision": "#0f6e8c",
+    "fact_recall": "#6fb3cc",
+    "abstention_accuracy": "#2e7d32",
+    "false_abstention": "#e0a23b",  # lower is better
+}
 
 
-def load_reports(reports_dir: Path) -> list[dict[str, Any]]:
-    """Retrieval reports (``*.json`` with ``modes``) in ``reports_dir``, newest first."""
+def report_kind(data: Any) -> str | None:
+    """``"retrieval"`` (per-mode metrics), ``"answers"`` or None for anything else."""
+    if not isinstance(data, dict):
+        return None
+    if data.get("kind") == "answers":
+        return "answers" if isinstance(data.get("answers"), dict) else None
+    return "retrieval" if isinstance(data.get("modes"), dict) else None
+
+
+def load_reports(reports_dir: Path, kind: str = "retrieval") -> list[dict[str, Any]]:
+    """Reports of one kind (``*.json``) in ``reports_dir``, newest first."""
     out = []
     if not reports_dir.is_dir():
         return out
@@ -30,7 +47,7 @@ def load_reports(reports_dir: Path) -> list[dict[str, Any]]:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             continue
-        if not isinstance(data, dict) or not isinstance(data.get("modes"), dict):
+        if report_kind(data) != kind:
             continue
         mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="seconds")
         data["_path"] = str(path)
@@ -190,8 +207,163 @@ def show_history(reports: list[dict[str, Any]]) -> None:
         st.altair_chart(history_chart(reports), width="stretch")
 
 
-def run_eval(s: Any) -> None:
-    """Run the golden-set retrieval eval with a progress bar and save a report."""
+# -- answers ------------------------------------------------------------------------------------
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def answers_frame(rows: dict[str, dict[str, Any]], label: str) -> Any:
+    """One row per entry of ``rows`` (a name, then the answer metrics; missing ones None)."""
+    import pandas as pd
+
+    data = [{label: name, **{k: _num(m.get(k)) for k in ANSWER_COLS}} for name, m in rows.items()]
+    return pd.DataFrame(data, columns=[label, *ANSWER_COLS])
+
+
+def _fmt_answers(frame: Any) -> dict[str, Any]:
+    cc = st.column_config
+    cfg = {k: cc.NumberColumn(t(k), format="%.3f") for k in ANSWER_RATES}
+    cfg["n"] = cc.NumberColumn("n", format="%d")
+    cfg.update({k: cc.NumberColumn(k, format="%.0f ms") for k in ("p50_ms", "p95_ms")})
+    return {k: v for k, v in cfg.items() if k in frame.columns}
+
+
+def _rate_scale() -> Any:
+    import altair as alt
+
+    return alt.Scale(domain=[t(k) for k in RATE_COLORS], range=list(RATE_COLORS.values()))
+
+
+def rate_bars(frame: Any, label: str) -> Any:
+    """The four answer rates side by side for each row of ``frame`` (missing values left out)."""
+    import altair as alt
+
+    long = frame.melt(id_vars=[label], value_vars=list(ANSWER_RATES), var_name="m", value_name="v")
+    long = long.dropna(subset=["v"])
+    long[t("metric")] = long["m"].map(t)
+    return (
+        alt.Chart(long)
+        .mark_bar(cornerRadiusTopLeft=3, cornerRadiusTopRight=3)
+        .encode(
+            x=alt.X(f"{label}:N", title=None, sort=None, axis=alt.Axis(labelAngle=0)),
+            xOffset=alt.XOffset(f"{t('metric')}:N", sort=[t(k) for k in ANSWER_RATES]),
+            y=alt.Y("v:Q", title=None, scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color(
+                f"{t('metric')}:N",
+                legend=alt.Legend(orient="top", title=None),
+                scale=_rate_scale(),
+            ),
+            tooltip=[label, t("metric"), alt.Tooltip("v:Q", format=".3f")],
+        )
+        .properties(height=240)
+    )
+
+
+def answers_history_chart(reports: list[dict[str, Any]]) -> Any:
+    import altair as alt
+    import pandas as pd
+
+    rows = [
+        {"when": r["_when"][:19], t("metric"): t(k), "v": _num(r["answers"].get(k))}
+        for r in reports
+        for k in ANSWER_RATES
+        if _num(r["answers"].get(k)) is not None
+    ]
+    return (
+        alt.Chart(pd.DataFrame(rows))
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("when:T", title=t("created_at")),
+            y=alt.Y("v:Q", title=None, scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color(
+                f"{t('metric')}:N", legend=alt.Legend(orient="top", title=None), scale=_rate_scale()
+            ),
+            tooltip=["when", t("metric"), alt.Tooltip("v:Q", format=".3f")],
+        )
+        .properties(height=240)
+    )
+
+
+def show_answer_report(report: dict[str, Any]) -> None:
+    summary = report["answers"]
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric(t("dataset"), dataset_name(report), help=str(report.get("dataset", "")) or None)
+    c2.metric(t("queries"), str(report.get("queries", "—")))
+    c3.metric(t("answerer"), str(report.get("answerer") or "—"))
+    when = report["_when"][:19].replace("T", " ")
+    c4.metric(t("created_at"), when[:10], help=when)
+
+    st.markdown(f"#### {t('answers_metrics')}", help=t("answers_help"))
+    frame = answers_frame({dataset_name(report): summary}, t("dataset"))
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=_fmt_answers(frame))
+    if frame[list(ANSWER_RATES)].notna().to_numpy().any():
+        st.altair_chart(rate_bars(frame, t("dataset")), width="stretch")
+
+    by = summary.get("by") if isinstance(summary.get("by"), dict) else {}
+    fields = sorted(f for f, values in by.items() if isinstance(values, dict))
+    if not fields:
+        return
+    st.markdown(f"#### {t('breakdown')}")
+    tabs = st.tabs([field_label(f) for f in fields])
+    for tab, field in zip(tabs, fields, strict=True):
+        with tab:
+            values = {
+                value_label(BREAKDOWN_VALUES.get(field, field), v): m
+                for v, m in by[field].items()
+                if isinstance(m, dict)
+            }
+            if not values:
+                st.caption("—")
+                continue
+            bf = answers_frame(values, t("value"))
+            st.dataframe(bf, hide_index=True, width="stretch", column_config=_fmt_answers(bf))
+            if bf[list(ANSWER_RATES)].notna().to_numpy().any():
+                st.altair_chart(rate_bars(bf, t("value")), width="stretch")
+
+
+def show_answer_history(reports: list[dict[str, Any]]) -> None:
+    import pandas as pd
+
+    st.markdown(f"### {t('history')}")
+    if len(reports) < 2:
+        st.caption(t("no_history"))
+    rows = []
+    for r in reports:
+        row = {
+            t("created_at"): r["_when"][:19].replace("T", " "),
+            t("dataset"): dataset_name(r),
+            t("queries"): r.get("queries"),
+            t("answerer"): r.get("answerer"),
+        }
+        row.update({k: _num(r["answers"].get(k)) for k in ANSWER_RATES})
+        row["file"] = Path(r["_path"]).name
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=_fmt_answers(frame))
+    if len(reports) >= 2:
+        st.altair_chart(answers_history_chart(reports), width="stretch")
+
+
+# -- running ---------------------------------------------------------------------------------------
+def can_run() -> bool:
+    """Anyone may run the evals when there is no sign-in; otherwise signed-in users only."""
+    return state.auth_config() is None or bool(state.viewer())
+
+
+def run_button(kind: str) -> bool:
+    allowed = can_run()
+    return st.button(
+        t("run_eval" if kind == "retrieval" else "run_answer_eval"),
+        key=f"run_{kind}",
+        type="primary",
+        icon=":material/play_arrow:",
+        disabled=not allowed,
+        help=None if allowed else t("run_needs_sign_in"),
+    )
+
+
+def run_eval(s: Any, kind: str = "retrieval") -> None:
+    """Run the golden-set eval of this kind with a progress bar and save its report."""
     try:
         from kb import evals
     except ImportError:
@@ -204,28 +376,63 @@ def run_eval(s: Any) -> None:
         bar.progress(frac, text=t("running_eval", done=done, total=total))
 
     try:
-        result = evals.run_retrieval_eval(s, progress=progress)
-        if hasattr(evals, "default_report_path"):
-            out = Path(evals.default_report_path(s, result))
+        if kind == "answers":
+            result = evals.run_answer_eval(s, None, progress)
         else:
-            stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-            out = Path(s.reports_dir) / f"{stamp}-retrieval"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        evals.write_report(result, out)
+            result = evals.run_retrieval_eval(s, None, "all", progress)
+        json_path, _ = evals.write_report(result, Path(evals.default_report_path(s, result)))
     except Exception as exc:
+        from kb.store import StoreError
+
         bar.empty()
+        if isinstance(exc, StoreError):
+            raise
         st.error(t("eval_failed", msg=f"{type(exc).__name__}: {exc}"))
         return
     bar.progress(1.0, text=t("running_eval", done="✓", total="✓"))
-    st.session_state["eval_saved"] = str(out) + ".json"
+    st.session_state["eval_saved"] = str(json_path)
+    st.session_state["eval_tab"] = kind
     st.rerun()
+
+
+def show_kind(s: Any, kind: str) -> None:
+    if run_button(kind):
+        run_eval(s, kind)
+    reports = load_reports(Path(s.reports_dir), kind)
+    if not reports:
+        key = "no_reports" if kind == "retrieval" else "no_answer_reports"
+        st.info(t(key, dir=str(s.reports_dir)))
+        return
+    st.markdown(f"### {t('latest_report')}")
+    if kind == "answers":
+        show_answer_report(reports[0])
+        show_answer_history(reports)
+    else:
+        show_report(reports[0])
+        show_history(reports)
+
+
+def visible_feedback(records: list[dict[str, Any]], s: Any) -> list[dict[str, Any]]:
+    """Feedback the viewer may read: without sign-in, records whose answer cited a document
+    that is not public are left out (the answer quotes it)."""
+    if not records or not state.public_only(s):
+        return records
+    from kb.catalog import documents
+
+    public = {d.doc_id for d in documents(state.get_kb(s), public_only=True)}
+
+    def cited(r: dict[str, Any]) -> set[str]:
+        cits = r.get("citations")
+        return {str(c.get("doc_id")) for c in cits if isinstance(c, dict)} if cits else set()
+
+    return [r for r in records if cited(r) <= public]
 
 
 def show_feedback(s: Any) -> None:
     import pandas as pd
 
     st.markdown(f"### {t('feedback_title')}")
-    records = feedback.load(s)
+    records = visible_feedback(feedback.load(s), s)
     if not records:
         st.caption(t("no_feedback"))
         return
@@ -254,24 +461,19 @@ def show_feedback(s: Any) -> None:
 
 def page() -> None:
     s = state.settings()
-    head, button = st.columns([3, 1], vertical_alignment="bottom")
-    head.title(t("evals_title"))
+    st.title(t("evals_title"))
     st.caption(t("evals_intro"))
-    run = button.button(
-        t("run_eval"), type="primary", icon=":material/play_arrow:", width="stretch"
-    )
-    if run:
-        run_eval(s)
     saved = st.session_state.pop("eval_saved", None)
     if saved:
         st.success(t("eval_saved", path=saved))
-
-    reports = load_reports(Path(s.reports_dir))
-    if not reports:
-        st.info(t("no_reports", dir=str(s.reports_dir)))
-    else:
-        st.markdown(f"### {t('latest_report')}")
-        show_report(reports[0])
-        show_history(reports)
+    kinds = ("retrieval", "answers")
+    labels = {t("evals_" + k): k for k in kinds}
+    just_ran = st.session_state.pop("eval_tab", None)
+    if just_ran or st.session_state.get("eval_tabs") not in labels:
+        st.session_state["eval_tabs"] = t("evals_" + (just_ran or "retrieval"))
+    tabs = st.tabs(list(labels), key="eval_tabs", on_change="rerun")
+    for tab, kind in zip(tabs, kinds, strict=True):
+        with tab:
+            show_kind(s, kind)
     st.divider()
     show_feedback(s)

@@ -62,6 +62,8 @@ mark.kb-cited {background: #cfe9f5; padding: 1px 0; border-radius: 2px; color: i
 .kb-city-head {font-weight: 700; font-size: 1.05rem; margin-bottom: 0.4rem;}
 .kb-brand {font-weight: 800; font-size: 1.35rem; color: #0f6e8c; letter-spacing: 0.01em;}
 .kb-tagline {font-size: 0.8rem; color: #5b6b79; margin-top: 0.1rem;}
+.kb-user {font-size: 0.88rem; color: #1b2733; margin: 0.2rem 0 0 0; word-break: break-word;}
+.kb-user-icon {color: #2e7d32; font-size: 0.7rem; vertical-align: middle;}
 </style>
 """
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlparse
 
 import streamlit as st
 
@@ -98,16 +99,64 @@ def sidebar() -> str:
             key="ui_page",
             label_visibility="collapsed",
         )
+        account()
         st.divider()
     page, lang = st.session_state["ui_page"], st.session_state["ui_lang"]
     sync_url(page, lang)
     return page
 
 
-def show_store_error(exc: Exception, where: str) -> None:
-    st.error(f"{t('store_error')} {exc}")
-    st.markdown(t("store_error_hint"))
-    st.code(f"chroma run --path data/chroma --port 8000   # then KB_CHROMA_URL=…\n# store: {where}")
+def account() -> None:
+    """Sign-in / sign-out with the user's name; nothing at all when sign-in is not configured."""
+    from kb.ui import state
+
+    if state.auth_config() is None:
+        return
+    who = state.viewer()
+    if who:
+        render.html(
+            '<div class="kb-user"><span class="kb-user-icon">●</span> '
+            f"{render.esc(t('signed_in_as', name=state.viewer_name(who)))}</div>"
+        )
+        st.button(
+            t("sign_out"),
+            key="sign_out",
+            on_click=st.logout,
+            icon=":material/logout:",
+            type="tertiary",
+        )
+    else:
+        st.button(
+            t("sign_in"),
+            key="sign_in",
+            on_click=st.login,
+            icon=":material/login:",
+            width="stretch",
+        )
+        st.caption(t("sign_in_hint"))
+
+
+def store_hint(s: Any) -> str:
+    """Commands that bring the store back, matching how this server is configured."""
+    if s.chroma_url:
+        url = urlparse(s.chroma_url)
+        host = url.hostname or "127.0.0.1"
+        port = url.port or (443 if url.scheme == "https" else 8000)
+        return (
+            f"# {t('store_hint_server')}\n"
+            f"chroma run --path /path/to/chroma-data --host {host} --port {port}\n"
+            f"# {t('store_hint_local')}\n"
+            "unset KB_CHROMA_URL"
+        )
+    return f"# {t('store_hint_path')}\nls -ld {s.store}\nkb check"
+
+
+def show_store_error(exc: Exception, s: Any) -> None:
+    from kb.store import StoreUnavailable
+
+    st.error(str(exc) if isinstance(exc, StoreUnavailable) else f"{t('store_error')} {exc}")
+    st.markdown(t("store_unreachable_hint" if s.chroma_url else "store_error_hint"))
+    st.code(store_hint(s), language="bash")
 
 
 def show_empty_store() -> None:
@@ -123,9 +172,12 @@ def run_page(fn: Callable[[], Any]) -> None:
     try:
         fn()
     except StoreError as exc:
-        from kb.ui.state import settings
+        from kb.ui import state
 
-        show_store_error(exc, settings().where)
+        s = state.settings()
+        _LOG.warning("store problem at %s: %s", s.where, exc)
+        state.forget_kb(s)  # the next interaction reconnects instead of reusing a dead client
+        show_store_error(exc, s)
     except Exception as exc:  # a bug: say so briefly, keep the details in the server log
         _LOG.exception("page failed")
         st.error(t("unexpected_error", msg=f"{type(exc).__name__}: {exc}"))
