@@ -51,7 +51,7 @@ def main() -> None:
     n = len(texts)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
-        f"backend {name}, {report.count('added')} documents, {n} chunks, embedded {report.embedded}"
+        f"backend {kb.embedder.backend_name}, {report.count('added')} documents, {n} chunks, embedded {report.embedded}"
     )
     print(f"whole kb ingest: {n / whole:.2f} chunks/s ({whole:.1f} s)")
     print(f"bare embedding:  {n / bare:.2f} chunks/s ({bare:.1f} s)")

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ingest.chunking import CHUNKER_VERSION, chunk_document
-from ingest.loaders import Loaded, LoadError, load_file, load_text
-from ingest.metadata import FIELDS, content_hash, resolve_metadata, validate_declared
+from ingest.chunking import chunk_document
+from ingest.loaders import Loaded, LoadError, load_text
+from ingest.metadata import FIELDS, content_hash, validate_declared
+from ingest.reader import Limits, Parsed, ReaderPool
 from ingest.walk import Found, in_shard, walk
 from kb.embed_cache import SeedCacheError
 from kb.knowledge_base import KnowledgeBase
@@ -69,29 +67,6 @@ class IngestReport:
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
 
-class _Timeout(Exception):
-    pass
-
-
-@contextlib.contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    """Bound the time one file may take to load (main thread only; SIGALRM)."""
-    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def _raise(signum: int, frame: Any) -> None:
-        raise _Timeout
-
-    old = signal.signal(signal.SIGALRM, _raise)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-
-
 def ingest_paths(
     kb: KnowledgeBase,
     paths: list[Path],
@@ -100,11 +75,14 @@ def ingest_paths(
     shard: tuple[int, int] | None = None,
     progress: Progress | None = None,
     seed_caches: list[Path] | None = None,
+    workers: int = 1,
 ) -> IngestReport:
     """Bring the store in line with the files under ``paths``.
 
     Unchanged files cost nothing, changed ones replace their old chunks completely, files that
     disappeared from a given folder are removed (``prune``), bad files are reported and skipped.
+    Files are read by ``workers`` processes, each file bounded in time and memory; the result
+    does not depend on ``workers``.
     """
     began = time.perf_counter()
     report = IngestReport()
@@ -119,21 +97,8 @@ def ingest_paths(
     for d in registry.values():
         by_path.setdefault(d.path, []).append(d.doc_id)
     claimed: dict[str, str] = {}
-    for i, item in enumerate(found, start=1):
-        if progress:
-            progress(item.path.name, i - 1, len(found))
-        result = _ingest_one(kb, item, registry, claimed, progress)
-        report.files.append(result)
-        for old_id in by_path.get(str(item.path), []):
-            if result.status == "failed" or old_id == result.doc_id or old_id in claimed:
-                continue
-            store.forget_document(old_id)  # the file at this path now holds another document
-            store.bump_generation()
-            registry.pop(old_id, None)
-            if result.status == "added":
-                result.status = "updated"
-        if result.status != "failed":
-            registry[result.doc_id] = store.document(result.doc_id) or registry.get(result.doc_id)
+    with ReaderPool(workers, _limits(kb)) as pool:
+        _ingest_found(kb, found, pool, report, registry, by_path, claimed, progress)
     if progress:
         progress("", len(found), len(found))
     if prune:
@@ -149,6 +114,42 @@ def ingest_paths(
     return report
 
 
+def _limits(kb: KnowledgeBase) -> Limits:
+    s = kb.settings
+    return Limits(s.max_file_mb, s.max_pdf_pages, s.file_timeout, s.max_file_memory_mb)
+
+
+def _ingest_found(
+    kb: KnowledgeBase,
+    found: list[Found],
+    pool: ReaderPool,
+    report: IngestReport,
+    registry: dict[str, DocMeta],
+    by_path: dict[str, list[str]],
+    claimed: dict[str, str],
+    progress: Progress | None,
+) -> None:
+    """Write each file's outcome in the order found (workers only read ahead)."""
+    store = kb.store
+    outcomes = pool.read([f.path for f in found if not f.error])
+    for i, item in enumerate(found, start=1):
+        if progress:
+            progress(item.path.name, i - 1, len(found))
+        parsed = item.error or next(outcomes)
+        result = _ingest_one(kb, item, parsed, registry, claimed, progress)
+        report.files.append(result)
+        for old_id in by_path.get(str(item.path), []):
+            if result.status == "failed" or old_id == result.doc_id or old_id in claimed:
+                continue
+            store.forget_document(old_id)  # the file at this path now holds another document
+            store.bump_generation()
+            registry.pop(old_id, None)
+            if result.status == "added":
+                result.status = "updated"
+        if result.status != "failed":
+            registry[result.doc_id] = store.document(result.doc_id) or registry.get(result.doc_id)
+
+
 def _import_seed(kb: KnowledgeBase, seed: Path, report: IngestReport) -> None:
     try:
         kb.embedder.import_seed(seed)
@@ -159,51 +160,24 @@ def _import_seed(kb: KnowledgeBase, seed: Path, report: IngestReport) -> None:
 def _ingest_one(
     kb: KnowledgeBase,
     item: Found,
+    parsed: Parsed | str,
     registry: dict[str, DocMeta],
     claimed: dict[str, str],
     progress: Progress | None,
 ) -> FileResult:
-    path = item.path
-    shown = str(path)
-    if item.error:
-        return FileResult(shown, "failed", error=item.error)
-    settings = kb.settings
-    try:
-        size = path.stat().st_size
-        if size == 0:
-            raise LoadError("empty file")
-        if size > settings.max_file_mb * 1024 * 1024:
-            raise LoadError(
-                f"file is {size / 1048576:.0f} MB, over the limit of {settings.max_file_mb:g} MB (KB_MAX_FILE_MB)"
-            )
-        raw = path.read_bytes()
-        with time_limit(settings.file_timeout):
-            loaded = load_file(path, settings.max_pdf_pages)
-            raw_hash = content_hash(raw)
-            meta = resolve_metadata(path, loaded, raw_hash)
-            # inferred fields (city from the folder, title from the name) are part of the version
-            described = json.dumps(meta, sort_keys=True, ensure_ascii=False).encode()
-            version = content_hash(raw, described + CHUNKER_VERSION.encode())[:16]
-            doc_id = meta["id"]
-            if doc_id in claimed:
-                raise LoadError(f"document id '{doc_id}' is already used by {claimed[doc_id]}")
-            chunks = chunk_document(doc_id, version, loaded)
-    except _Timeout:
+    """Write one file's parsed outcome (a reason string when it could not be read)."""
+    shown = str(item.path)
+    if isinstance(parsed, str):
+        return FileResult(shown, "failed", error=parsed)
+    doc_id = parsed.meta["id"]
+    if doc_id in claimed:
         return FileResult(
-            shown,
-            "failed",
-            error=f"took longer than {settings.file_timeout:g} s to read (KB_FILE_TIMEOUT)",
+            shown, "failed", error=f"document id '{doc_id}' is already used by {claimed[doc_id]}"
         )
-    except LoadError as exc:
-        return FileResult(shown, "failed", error=str(exc))
-    except PermissionError:
-        return FileResult(shown, "failed", error="permission denied")
-    except OSError as exc:
-        return FileResult(shown, "failed", error=f"cannot read ({exc.strerror or exc})")
-    except (RecursionError, MemoryError) as exc:
-        return FileResult(shown, "failed", error=f"file too complex to read ({type(exc).__name__})")
     claimed[doc_id] = shown
-    return _upsert(kb, meta, loaded, version, chunks, shown, registry, progress)
+    return _upsert(
+        kb, parsed.meta, parsed.loaded, parsed.version, parsed.chunks, shown, registry, progress
+    )
 
 
 def _upsert(
@@ -292,7 +266,8 @@ def ingest_records(
 
 
 def _write(kb: KnowledgeBase, doc: DocMeta, chunks: list, progress: Progress | None) -> None:
-    """New version's chunks, then the registry switch (commit point), then old chunks go."""
+    """New version's chunks, then the registry switch (commit point) and a new generation,
+    then the old chunks go."""
     texts = [passage_text(doc.title, c.section, c.text) for c in chunks]
     hashes = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
     embedder = kb.embedder
@@ -317,8 +292,10 @@ def _write(kb: KnowledgeBase, doc: DocMeta, chunks: list, progress: Progress | N
     vectors = embedder.passages(texts, on_batch=_batch)
     kb.store.add_chunks(doc, chunks, vectors, hashes)
     kb.store.commit_document(doc)
-    kb.store.delete_other_versions(doc.doc_id, doc.version)
+    # the generation moves before the old chunks go: a reader that read the registry earlier
+    # sees it change and searches again instead of finding neither version
     kb.store.bump_generation()
+    kb.store.delete_other_versions(doc.doc_id, doc.version)
 
 
 def _prune(
@@ -329,7 +306,8 @@ def _prune(
     claimed: dict[str, str],
     shard: tuple[int, int] | None,
 ) -> int:
-    """Remove documents whose file was under a given folder and is gone now."""
+    """Remove documents whose file was under a given folder and is no longer one of its files
+    (deleted, or now skipped: hidden, a README, an unsupported type)."""
     roots = [p.resolve() for p in paths if p.is_dir()]
     present = {str(f.path) for f in found}
     removed = 0
@@ -338,7 +316,7 @@ def _prune(
             continue
         doc_path = Path(doc.path)
         root = next((r for r in roots if doc_path.is_relative_to(r) or _under(doc_path, r)), None)
-        if root is None or doc_path.exists() or not in_shard(doc_path, root, shard):
+        if root is None or not in_shard(doc_path, root, shard):
             continue
         kb.store.forget_document(doc.doc_id)
         kb.store.bump_generation()

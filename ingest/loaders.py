@@ -49,8 +49,15 @@ class Loaded:
     n_pages: int = 0
 
 
-_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+# linear on any line (a lazy title before optional closing #s backtracked quadratically)
+_HEADING = re.compile(r"^(#{1,6})[ \t]+([^\n]+)$", re.MULTILINE)
 _FRONT = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(\n|\Z)", re.DOTALL)
+
+
+def _heading_title(match: re.Match[str]) -> str:
+    """The heading's text without closing ``#``s (kept if they are all there is)."""
+    text = match.group(2)
+    return (text.rstrip(" \t#") or text[:1]).strip()
 
 
 def parse_front_matter(text: str, name: str) -> tuple[dict[str, Any], str]:
@@ -85,13 +92,13 @@ def load_markdown(raw: bytes, name: str) -> Loaded:
     starts = [0] + [m.start() for m in cuts]
     heads: list[tuple[str, ...]] = [()]
     for m in cuts:
-        level, title = len(m.group(1)), m.group(2).strip()
+        level, title = len(m.group(1)), _heading_title(m)
         stack = [(lv, t) for lv, t in stack if lv < level] + [(level, title)]
         heads.append(tuple(t for _, t in stack))
     for i, start in enumerate(starts):
         end = starts[i + 1] if i + 1 < len(starts) else len(body)
         segments.append(Segment(start, end, None, heads[i]))
-    h1 = next((m.group(2).strip() for m in cuts if len(m.group(1)) == 1), "")
+    h1 = next((_heading_title(m) for m in cuts if len(m.group(1)) == 1), "")
     return Loaded(body, segments, "markdown", declared, h1)
 
 
@@ -150,7 +157,12 @@ def load_html(raw: bytes, name: str) -> Loaded:
 
 def load_pdf(path: Path, max_pages: int) -> Loaded:
     from pypdf import PdfReader
-    from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
+    from pypdf.errors import (
+        DependencyError,
+        FileNotDecryptedError,
+        LimitReachedError,
+        PdfReadError,
+    )
 
     try:
         reader = PdfReader(str(path), strict=False)
@@ -172,6 +184,8 @@ def load_pdf(path: Path, max_pages: int) -> Loaded:
         title = nfc(str((reader.metadata or {}).get("/Title", "") or ""))
     except LoadError:
         raise
+    except LimitReachedError as exc:  # pypdf's own guard against decompression bombs
+        raise LoadError(f"PDF content too large once decompressed ({exc})") from exc
     except FileNotDecryptedError as exc:
         raise LoadError(
             "encrypted PDF (password-protected); remove the password and re-ingest"
@@ -259,20 +273,25 @@ def _plain_structure(text: str, fmt: str, pages: list[tuple[int, int, int | None
     return Loaded(text, segments, fmt, {}, title)
 
 
+_NEXT_LINE = re.compile(r"\n*([^\n]*)")
+
+
 def _next_is_body(text: str, pos: int, end: int) -> bool:
-    rest = text[pos:end].lstrip("\n")
-    nxt = rest.split("\n", 1)[0].strip()
+    """Whether the next non-empty line reads as body text (matched in place: no copy of the
+    rest of the page per line, which made title-heavy text quadratic)."""
+    match = _NEXT_LINE.match(text, pos, end)
+    nxt = match.group(1).strip() if match else ""
     return bool(nxt) and (not _is_heading(nxt) or bool(_BULLET.match(nxt)))
 
 
-def load_file(path: Path, max_pages: int) -> Loaded:
-    """Load any supported file by its extension."""
+def load_file(path: Path, max_pages: int, raw: bytes | None = None) -> Loaded:
+    """Load any supported file by its extension (``raw``: its bytes, when already read)."""
     kind = SUPPORTED.get(path.suffix.lower())
     if kind is None:
         raise LoadError(f"unsupported file type {path.suffix or '(none)'!r}")
     if kind == "pdf":
         return load_pdf(path, max_pages)
-    raw = path.read_bytes()
+    raw = path.read_bytes() if raw is None else raw
     if not raw.strip():
         raise LoadError("empty file")
     return {"markdown": load_markdown, "text": load_text, "html": load_html}[kind](raw, path.name)

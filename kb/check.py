@@ -68,8 +68,12 @@ class CheckReport:
 
 
 def _lexical_stale(kb: KnowledgeBase, report: CheckReport) -> bool:
-    """The saved BM25 index must exist for this generation and hold exactly the live chunks."""
-    return not kb.lexical.load_current() or set(kb.lexical.ids) != report.live_ids
+    """The BM25 index of this generation must hold exactly the live chunks. It is derived per
+    machine (each server sharing a Chroma server builds its own), so one not built here yet is
+    built, as the next search would, rather than reported."""
+    if not kb.lexical.load_current():
+        kb.lexical.refresh()
+    return set(kb.lexical.ids) != report.live_ids
 
 
 def _scan(store: Store) -> CheckReport:

@@ -61,6 +61,12 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--max-file-mb", type=float)
     p.add_argument("--file-timeout", type=float)
+    p.add_argument(
+        "--max-file-memory-mb", type=float, help="memory one file's reader may use (default 1024)"
+    )
+    p.add_argument(
+        "--workers", type=int, default=1, help="processes reading files in parallel (default 1)"
+    )
     _common(p)
     _json(p)
 
@@ -193,6 +199,9 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         if not (count >= 1 and 0 <= index < count):
             raise UsageError(f"--shard {args.shard}: need 0 <= I < N")
         shard = (index, count)
+    if args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {args.workers}")
+    settings = settings.with_overrides(max_file_memory_mb=args.max_file_memory_mb)
     kb = _open(settings)
     bar = _Bar() if sys.stderr.isatty() and not args.json else None
     report = ingest_paths(
@@ -202,6 +211,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         shard=shard,
         progress=bar,
         seed_caches=args.seed_cache,
+        workers=args.workers,
     )
     if bar:
         bar.close()

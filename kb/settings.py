@@ -17,6 +17,7 @@ _ENV = {
     "max_file_mb": "KB_MAX_FILE_MB",
     "file_timeout": "KB_FILE_TIMEOUT",
     "max_pdf_pages": "KB_MAX_PDF_PAGES",
+    "max_file_memory_mb": "KB_MAX_FILE_MEMORY_MB",
     "llm_url": "KB_LLM_URL",
     "llm_model": "KB_LLM_MODEL",
     "llm_api_key": "KB_LLM_API_KEY",
@@ -42,6 +43,7 @@ class Settings:
     max_file_mb: float = 50.0
     file_timeout: float = 120.0
     max_pdf_pages: int = 2000
+    max_file_memory_mb: float = 1024.0  # address space one file's reader may add
     llm_url: str | None = None
     llm_model: str | None = None
     llm_api_key: str | None = field(default=None, repr=False)

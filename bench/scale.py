@@ -1,0 +1,80 @@
+"""Scale: build time, search latency per mode, ``kb.ask`` latency and peak memory on generated
+stores (vectors generated, nothing embedded but the queries).
+
+    .venv/bin/python bench/scale.py [--sizes 10000 100000] [--queries 40] [--asks 20]
+
+Sizes run in ascending order in one process, so each peak RSS is the peak up to that size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.synthetic import build_store
+from kb.answer import ask
+from kb.metrics import percentile
+from kb.search import search
+from kb.settings import load_settings
+
+GOLDEN = Path(__file__).resolve().parent.parent / "evals" / "golden" / "queries.jsonl"
+
+
+def timed(fn, items: list[str]) -> list[float]:
+    """Milliseconds per call of ``fn`` on each item."""
+    out = []
+    for item in items:
+        began = time.perf_counter()
+        fn(item)
+        out.append((time.perf_counter() - began) * 1000)
+    return out
+
+
+def measure(size: int, queries: list[str], asks: list[str]) -> None:
+    """Build one store of about ``size`` chunks and print its figures."""
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = load_settings(store=f"{tmp}/store", cache_dir=f"{tmp}/cache", collection="scale")
+        began = time.perf_counter()
+        kb, report = build_store(settings, size)
+        built = time.perf_counter() - began
+        began = time.perf_counter()
+        search(kb, "warm up", k=10)  # model load, BM25 index build
+        warm = time.perf_counter() - began
+        rows = []
+        for mode in ("hybrid", "dense", "bm25"):
+            kb.embedder.forget_queries()  # query embedding is part of the latency
+            rows.append((mode, timed(lambda q, m=mode: search(kb, q, k=10, mode=m), queries)))
+        kb.embedder.forget_queries()
+        rows.append(("ask", timed(lambda q: ask(kb, q, use_llm=False), asks)))
+        for what, ms in rows:
+            p50, p95 = percentile(ms, 50), percentile(ms, 95)
+            print(f"{report.chunks:>7} {what:>7} {p50:>8.1f} {p95:>8.1f}")
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(
+            f"{report.chunks:>7} built in {built:.0f} s, first search (BM25 build) {warm:.1f} s,"
+            f" peak RSS {peak:.0f} MB",
+            flush=True,
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--queries", type=int, default=40, help="searches per mode")
+    parser.add_argument("--asks", type=int, default=20, help="kb.answer.ask calls")
+    args = parser.parse_args()
+    queries = [json.loads(line)["text"] for line in GOLDEN.read_text(encoding="utf-8").splitlines()]
+    print(f"{'chunks':>7} {'what':>7} {'p50 ms':>8} {'p95 ms':>8}")
+    for size in sorted(args.sizes):
+        measure(size, queries[: args.queries], queries[: args.asks])
+
+
+if __name__ == "__main__":
+    main()
