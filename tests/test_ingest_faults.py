@@ -209,7 +209,7 @@ def test_killed_ingest_is_repaired_by_the_next_run(
     run is busy writing to Chroma), over new files and over files being updated.
     """
     rng = random.Random()
-    trials = int(os.environ.get("LESSONS_KB_KILL_TRIALS", "4"))
+    trials = int(os.environ.get("LESSONS_KB_KILL_TRIALS", "10"))
     interrupted, log = 0, []
     for trial in range(trials):
         folder, store = tmp_path / f"docs{trial}", tmp_path / f"store{trial}"
