@@ -51,8 +51,9 @@ def measure(size: int, queries: list[str], asks: list[str]) -> None:
         for mode in ("hybrid", "dense", "bm25"):
             kb.embedder.forget_queries()  # query embedding is part of the latency
             rows.append((mode, timed(lambda q, m=mode: search(kb, q, k=10, mode=m), queries)))
-        kb.embedder.forget_queries()
-        rows.append(("ask", timed(lambda q: ask(kb, q, use_llm=False), asks)))
+        if asks:
+            kb.embedder.forget_queries()
+            rows.append(("ask", timed(lambda q: ask(kb, q, use_llm=False), asks)))
         for what, ms in rows:
             p50, p95 = percentile(ms, 50), percentile(ms, 95)
             print(f"{report.chunks:>7} {what:>7} {p50:>8.1f} {p95:>8.1f}")
@@ -64,11 +65,11 @@ def measure(size: int, queries: list[str], asks: list[str]) -> None:
         )
 
 
-def main() -> None:
+def main(sizes: tuple[int, ...] = (10_000, 100_000), asks: int = 20) -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(sizes))
     parser.add_argument("--queries", type=int, default=40, help="searches per mode")
-    parser.add_argument("--asks", type=int, default=20, help="kb.answer.ask calls")
+    parser.add_argument("--asks", type=int, default=asks, help="kb.answer.ask calls")
     args = parser.parse_args()
     queries = [json.loads(line)["text"] for line in GOLDEN.read_text(encoding="utf-8").splitlines()]
     print(f"{'chunks':>7} {'what':>7} {'p50 ms':>8} {'p95 ms':>8}")
