@@ -25,6 +25,14 @@ class KnowledgeBase:
         return get_embedder(self.settings)
 
     @cached_property
+    def embed_model(self):  # -> llama_index BaseEmbedding over ``embedder`` (cache included)
+        """The embedder as llama-index's ``BaseEmbedding``: what llama-index components and the
+        search path call, so nothing can fall back to llama-index's OpenAI default."""
+        from kb.embeddings import llama_embedding
+
+        return llama_embedding(self.embedder)
+
+    @cached_property
     def lexical(self):  # -> kb.lexical.LexicalIndex, imported lazily (bm25s is slow to import)
         from kb.lexical import LexicalIndex
 

