@@ -182,7 +182,10 @@ def show_report(report: dict[str, Any]) -> None:
                 st.bar_chart(bf.set_index(t("value"))[[metric]], height=220, horizontal=True)
 
 
-def show_history(reports: list[dict[str, Any]]) -> None:
+def _history_table(
+    reports: list[dict[str, Any]], figures: Any, column_config: Any, chart: Any
+) -> None:
+    """Past runs, one row each: when, dataset, queries, ``figures(report)``; a chart over time."""
     import pandas as pd
 
     st.markdown(f"### {t('history')}")
@@ -195,16 +198,30 @@ def show_history(reports: list[dict[str, Any]]) -> None:
             t("dataset"): dataset_name(r),
             t("queries"): r.get("queries"),
         }
-        for mode, m in r["modes"].items():
-            row[f"{mode} ndcg@10"] = m.get("ndcg@10")
-            row[f"{mode} recall@5"] = m.get("recall@5")
+        row.update(figures(r))
         row["file"] = Path(r["_path"]).name
         rows.append(row)
     frame = pd.DataFrame(rows)
-    cfg = {c: st.column_config.NumberColumn(c, format="%.3f") for c in frame.columns if "@" in c}
-    st.dataframe(frame, hide_index=True, width="stretch", column_config=cfg)
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=column_config(frame))
     if len(reports) >= 2:
-        st.altair_chart(history_chart(reports), width="stretch")
+        st.altair_chart(chart(reports), width="stretch")
+
+
+def _retrieval_figures(report: dict[str, Any]) -> dict[str, Any]:
+    row = {}
+    for mode, m in report["modes"].items():
+        row[f"{mode} ndcg@10"] = m.get("ndcg@10")
+        row[f"{mode} recall@5"] = m.get("recall@5")
+    return row
+
+
+def show_history(reports: list[dict[str, Any]]) -> None:
+    def fmt(frame: Any) -> dict[str, Any]:
+        return {
+            c: st.column_config.NumberColumn(c, format="%.3f") for c in frame.columns if "@" in c
+        }
+
+    _history_table(reports, _retrieval_figures, fmt, history_chart)
 
 
 # -- answers ------------------------------------------------------------------------------------
@@ -322,26 +339,13 @@ def show_answer_report(report: dict[str, Any]) -> None:
 
 
 def show_answer_history(reports: list[dict[str, Any]]) -> None:
-    import pandas as pd
-
-    st.markdown(f"### {t('history')}")
-    if len(reports) < 2:
-        st.caption(t("no_history"))
-    rows = []
-    for r in reports:
-        row = {
-            t("created_at"): r["_when"][:19].replace("T", " "),
-            t("dataset"): dataset_name(r),
-            t("queries"): r.get("queries"),
+    def figures(r: dict[str, Any]) -> dict[str, Any]:
+        return {
             t("answerer"): r.get("answerer"),
+            **{k: _num(r["answers"].get(k)) for k in ANSWER_RATES},
         }
-        row.update({k: _num(r["answers"].get(k)) for k in ANSWER_RATES})
-        row["file"] = Path(r["_path"]).name
-        rows.append(row)
-    frame = pd.DataFrame(rows)
-    st.dataframe(frame, hide_index=True, width="stretch", column_config=_fmt_answers(frame))
-    if len(reports) >= 2:
-        st.altair_chart(answers_history_chart(reports), width="stretch")
+
+    _history_table(reports, figures, _fmt_answers, answers_history_chart)
 
 
 # -- running ---------------------------------------------------------------------------------------
