@@ -203,3 +203,30 @@ def clone_model_files(src: Path, dest: Path) -> Path:
 def fresh_cache(tmp_path: Path, session_cache: Path, small_kb) -> Path:
     """An empty embedding cache (the model files linked from the session cache, built by now)."""
     return clone_model_files(session_cache, tmp_path / "fresh-cache")
+
+
+# Debian's Chromium, kept off the network (no browser download exists here).
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium for the browser tests (Playwright driving Debian's build)."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import free_port
-from test_browser import (
-    ARGS,
-    CHROMIUM,
+from test_browser import (  # browser: the shared headless Chromium fixture
     app_home,
     auth_section,
     kb_env,
@@ -40,20 +38,6 @@ def app(tmp_path_factory, small_kb):
         ) as base,
     ):
         yield {"url": base, "oidc": oidc, "kb": small_kb}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from pathlib import Path
-
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def sidebar(pg):

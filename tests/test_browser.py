@@ -37,17 +37,6 @@ ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
 DOC_SHOTS = ROOT / "docs" / "screenshots"
 SHOTS = Path(tempfile.gettempdir()) / "lessons-kb-shots"  # the tests' own screenshots
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-]
 ANSWER_TIMEOUT = 90_000  # ms; the first answer loads the model
 XSS_DOC = """---
 id: t-xss
@@ -232,18 +221,6 @@ def server(tmp_path_factory, small_corpus, session_cache):
 
     with launch_app(app_home(root), kb_env(settings, root)) as base:
         yield {"url": base, "kb": open_kb(settings), "root": root}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 @pytest.fixture
