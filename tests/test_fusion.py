@@ -157,11 +157,42 @@ def test_other_language_dense_top_leaves_the_ranking_almost_unchanged():
     assert ids(fused)[:5] == ["a", "b", "c", "d", "e"]
     # the lexical-only passages stay below everything dense found
     assert set(ids(fused)[5:]) == {"v1", "v2", "v3", "v4"}
-    # p_cross = 2/3 -> weight 0.0103; e gains at most weight * trust / 16, far below a rank step
+    # p_cross = 2/3 -> weight w = 0.0103; e gains w * trust / 16 from BM25's own vote, and
+    # w / (15 + 5) in place of BM25's missing vote on English passages: far below a rank step
     e = next(f for f in fused if f.chunk_id == "e")
     gain = e.score - 1 / (RRF_K + 5)
     assert 0 < gain < 0.001
-    assert gain == pytest.approx((1 / 3) ** 4 * 0.95**4 * CROSS_LANGUAGE_TRUST / (RRF_K + 1))
+    w = (1 / 3) ** 4 * 0.95**4
+    assert gain == pytest.approx(w * CROSS_LANGUAGE_TRUST / (RRF_K + 1) + w / (RRF_K + 5))
+
+
+def test_bm25_cannot_evict_a_passage_in_a_language_it_cannot_read():
+    # An English question; dense search finds the answer in a Vietnamese passage (v, rank 6).
+    # BM25 matches English passages on a name; f and g, below v in dense, match it confidently.
+    names = ["a", "b", "c", "d", "e", "v", "f", "g", "h", "i"]
+    doc_of = one_chunk_per_doc(*names)
+    lang_of = langs(dict.fromkeys(names, "en"))
+    dense = [(n, 0.9 - i * 0.01) for i, n in enumerate("abcdevfg")]
+    lexical = list(zip(["a", "f", "g", "h", "i"], CONFIDENT, strict=True))
+    w = 0.95**4  # p_cross = 0 over the top three; confidence 0.95
+
+    # all English: v got no lexical vote, so f and g overtake it
+    # f: 1/22 + w * sqrt(1/10) / 17 = 0.0606 > v: 1/21 = 0.0476
+    english = ids(fuse(dense, lexical, EN, doc_of, lang_of))
+    assert english.index("f") < english.index("v") and english.index("g") < english.index("v")
+
+    # v in Vietnamese: BM25 cannot read it, so v gets the vote its dense rank earns
+    lang_of[doc_of["v"]] = "vi"
+    fused = fuse(dense, lexical, EN, doc_of, lang_of)
+    v = next(f for f in fused if f.chunk_id == "v")
+    assert v.score == pytest.approx((1 + w) / (RRF_K + 6))
+    assert v.lexical is None
+    order = ids(fused)
+    assert order.index("v") < order.index("f") < order.index("g")
+    assert order[0] == "a"  # found by both lists: 1/16 + w/16
+    # unaccented Vietnamese questions keep plain votes (their language guess is less sure)
+    unaccented = fuse(dense, lexical, VI_UNACCENTED, doc_of, langs(dict.fromkeys(names, "en")))
+    assert next(f for f in unaccented if f.chunk_id == "v").score == pytest.approx(1 / (RRF_K + 6))
 
 
 def test_all_other_language_dense_top_makes_lexical_votes_zero():
