@@ -103,7 +103,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--beir",
         type=Path,
-        help="a BEIR dataset folder (default: the golden set on the main store)",
+        help="a BEIR dataset folder, ingested into its own collection",
+    )
+    p.add_argument(
+        "--set",
+        dest="query_set",
+        type=Path,
+        default=None,
+        help="a query set judged on the main store (default: evals/golden; the held-out set is "
+        "evals/heldout)",
     )
     p.add_argument("--mode", choices=["hybrid", "dense", "bm25", "all"], default="all")
     p.add_argument("--answers", action="store_true", help="evaluate answers instead of retrieval")
@@ -348,16 +356,19 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from kb import evals
 
+    if args.beir is not None and args.query_set is not None:
+        raise UsageError("--beir and --set cannot be used together: choose one dataset")
     try:
+        query_set = args.query_set or evals.GOLDEN
         if args.answers:
-            result = evals.run_answer_eval(settings, args.beir)
+            result = evals.run_answer_eval(settings, args.beir, query_set=query_set)
         else:
-            result = evals.run_retrieval_eval(settings, args.beir, args.mode)
+            result = evals.run_retrieval_eval(settings, args.beir, args.mode, query_set=query_set)
     except evals.DatasetError as exc:
         raise UsageError(str(exc)) from exc
     if args.out:
         evals.write_report(result, args.out)
-    if args.beir is None:  # golden-set runs are kept as history for maintainers
+    if args.beir is None:  # runs on the main store are kept as history for maintainers
         saved, _ = evals.write_report(result, evals.default_report_path(settings, result))
         print(f"report saved: {saved}", file=sys.stderr)
     if args.json:

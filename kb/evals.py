@@ -2,8 +2,9 @@
 
 ``corpus.jsonl`` ({_id, title, text, metadata?}), ``queries.jsonl`` ({_id, text, metadata?}),
 ``qrels/test.tsv`` (query-id, corpus-id, score). A BEIR corpus is ingested into its own
-collection named from its content hash, so a re-run costs only the queries. The golden set in
-``evals/golden`` has no corpus file: its corpus ids are the main store's document ids.
+collection named from its content hash, so a re-run costs only the queries. The query sets in
+``evals/golden`` (the golden set, used for tuning) and ``evals/heldout`` (never tuned on) have no
+corpus file: their corpus ids are the main store's document ids.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from kb.metrics import doc_ranking, percentile, retrieval_metrics
 from kb.settings import Settings
 
 GOLDEN = Path(__file__).resolve().parent.parent / "evals" / "golden"
+HELDOUT = GOLDEN.parent / "heldout"
 MODES = ("dense", "bm25", "hybrid")
 K = 10
 Progress = Callable[[int, int], None]
@@ -116,24 +118,35 @@ def _safe_id(raw: str) -> str:
     return raw if _ID.match(raw) else "b-" + hashlib.sha1(raw.encode()).hexdigest()[:16]
 
 
+def open_dataset(
+    settings: Settings, beir_dir: Path | None, query_set: Path = GOLDEN
+) -> tuple[Path, KnowledgeBase, list[Query], dict[str, dict[str, int]]]:
+    """A BEIR dataset in its own collection, or a query set over the main store."""
+    folder = beir_dir or query_set
+    queries = load_queries(folder)
+    qrels = load_qrels(folder)
+    if beir_dir is not None:
+        kb = beir_kb(settings, folder)
+        return (
+            folder,
+            kb,
+            queries,
+            {q: {_safe_id(d): g for d, g in r.items()} for q, r in qrels.items()},
+        )
+    kb = open_kb(settings)
+    if not kb.store.registry():
+        raise DatasetError(f"the store at {settings.where} is empty: run `kb ingest corpus/` first")
+    return folder, kb, queries, qrels
+
+
 def run_retrieval_eval(
     settings: Settings,
     beir_dir: Path | None = None,
     mode: str = "all",
     progress: Progress | None = None,
+    query_set: Path = GOLDEN,
 ) -> dict[str, Any]:
-    folder = beir_dir or GOLDEN
-    queries = load_queries(folder)
-    qrels = load_qrels(folder)
-    if beir_dir is not None:
-        kb = beir_kb(settings, folder)
-        qrels = {q: {_safe_id(d): g for d, g in rel.items()} for q, rel in qrels.items()}
-    else:
-        kb = open_kb(settings)
-        if not kb.store.registry():
-            raise DatasetError(
-                f"the store at {settings.where} is empty: run `kb ingest corpus/` first"
-            )
+    folder, kb, queries, qrels = open_dataset(settings, beir_dir, query_set)
     judged = [q for q in queries if qrels.get(q.qid)]
     modes = MODES if mode == "all" else (mode,)
     total = len(judged) * len(modes)
@@ -199,15 +212,15 @@ def _norm(text: str) -> str:
 
 
 def run_answer_eval(
-    settings: Settings, beir_dir: Path | None = None, progress: Progress | None = None
+    settings: Settings,
+    beir_dir: Path | None = None,
+    progress: Progress | None = None,
+    query_set: Path = GOLDEN,
 ) -> dict[str, Any]:
     """Citation precision, fact recall, abstention accuracy and false abstention."""
     from kb.answer import ask
 
-    folder = beir_dir or GOLDEN
-    queries = load_queries(folder)
-    qrels = load_qrels(folder)
-    kb = beir_kb(settings, folder) if beir_dir is not None else open_kb(settings)
+    folder, kb, queries, qrels = open_dataset(settings, beir_dir, query_set)
     rows = []
     for i, q in enumerate(queries, start=1):
         began = time.perf_counter()
@@ -307,4 +320,6 @@ def write_report(result: dict[str, Any], out: Path) -> tuple[Path, Path]:
 
 def default_report_path(settings: Settings, result: dict[str, Any]) -> Path:
     stamp = result["created_at"].replace(":", "").replace("-", "")[:15]
-    return settings.reports_dir / f"{stamp}-{result['kind']}"
+    dataset = Path(result["dataset"]).name
+    suffix = "" if dataset == GOLDEN.name else f"-{dataset}"
+    return settings.reports_dir / f"{stamp}-{result['kind']}{suffix}"

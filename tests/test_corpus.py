@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ingest import ingest_paths
-from kb.evals import GOLDEN, load_qrels, load_queries
+from kb.evals import GOLDEN, HELDOUT, load_qrels, load_queries
 from kb.knowledge_base import open_kb
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
@@ -60,16 +60,17 @@ def test_cities_languages_formats_and_kinds(corpus_kb):
     assert late_lessons, "multi-page PDFs should carry lessons on a later page"
 
 
-def test_golden_set_points_at_existing_documents(corpus_kb):
+@pytest.mark.parametrize(("query_set", "least", "per_city"), [(GOLDEN, 150, 40), (HELDOUT, 70, 15)])
+def test_query_sets_point_at_existing_documents(corpus_kb, query_set, least, per_city):
     kb, _ = corpus_kb
     ids = set(kb.store.registry())
-    queries = load_queries(GOLDEN)
-    qrels = load_qrels(GOLDEN)
-    assert len(queries) >= 150
+    queries = load_queries(query_set)
+    qrels = load_qrels(query_set)
+    assert len(queries) >= least
     assert {q.qid for q in queries} >= set(qrels)
     assert all(doc in ids for rel in qrels.values() for doc in rel)
     by_city = Counter(q.metadata["city"] for q in queries)
-    assert all(by_city[c] >= 40 for c in ("hanoi", "hcmc", "danang"))
+    assert all(by_city[c] >= per_city for c in ("hanoi", "hcmc", "danang"))
     kinds = Counter(q.metadata["kind"] for q in queries)
     expected = {
         "factual",
@@ -90,14 +91,15 @@ def test_golden_set_points_at_existing_documents(corpus_kb):
             assert q.metadata.get("answer"), q.qid
 
 
-def test_factual_answers_occur_in_a_relevant_document(corpus_kb):
+@pytest.mark.parametrize("query_set", [GOLDEN, HELDOUT])
+def test_factual_answers_occur_in_a_relevant_document(corpus_kb, query_set):
     kb, _ = corpus_kb
-    qrels = load_qrels(GOLDEN)
+    qrels = load_qrels(query_set)
     text_of = {
         doc_id: " ".join(c.text for c in kb.store.live_chunks(doc_id)).casefold()
         for doc_id in kb.store.registry()
     }
-    for q in load_queries(GOLDEN):
+    for q in load_queries(query_set):
         answers = q.metadata.get("answer") or []
         if answers:
             relevant = [d for d, g in qrels[q.qid].items() if g > 0]

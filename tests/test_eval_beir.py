@@ -381,3 +381,44 @@ def test_cli_missing_qrels_exits_2(run_cli, tmp_path):
     assert code == 2 and out == ""
     assert "test.tsv: file not found" in err
     assert "Traceback" not in err
+
+
+def _query_set(folder: Path) -> Path:
+    """A query set over the small test store's own document ids (no corpus file)."""
+    (folder / "qrels").mkdir(parents=True)
+    rows = [
+        {"_id": "s1", "text": "Vì sao iParking ở Hà Nội thất bại?", "metadata": {"lang": "vi"}},
+        {"_id": "s2", "text": "Da Nang free public Wi-Fi lessons", "metadata": {"lang": "en"}},
+        {"_id": "s3", "text": "Recipe for phở bò broth", "metadata": {"lang": "en"}},
+    ]
+    (folder / "queries.jsonl").write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+    )
+    (folder / "qrels" / "test.tsv").write_text(
+        "query-id\tcorpus-id\tscore\ns1\tt-hn-iparking\t2\ns1\tt-hn-iparking-en\t1\n"
+        "s2\tt-dn-wifi\t2\n",
+        encoding="utf-8",
+    )
+    return folder
+
+
+def test_query_set_runs_on_the_main_store(small_kb, tmp_path):
+    folder = _query_set(tmp_path / "heldout")
+    result = evals.run_retrieval_eval(small_kb.settings, None, "hybrid", query_set=folder)
+    assert result["dataset"] == str(folder)
+    assert result["queries"] == 2  # the unjudged query is left out of retrieval metrics
+    assert result["modes"]["hybrid"]["recall@10"] == 1.0  # both judged documents are found
+    answers = evals.run_answer_eval(small_kb.settings, None, query_set=folder)
+    assert answers["queries"] == 3
+    assert answers["answers"]["abstention_accuracy"] == 1.0  # the phở question abstains
+    # reports of a query set other than the golden set carry its name
+    path = evals.default_report_path(small_kb.settings, result)
+    assert path.name.endswith("-retrieval-heldout")
+    golden = dict(result, dataset=str(evals.GOLDEN))
+    assert evals.default_report_path(small_kb.settings, golden).name.endswith("-retrieval")
+
+
+def test_cli_set_and_beir_together_exit_2(run_cli, dataset, tmp_path):
+    code, out, err = run_cli("--beir", str(dataset), "--set", str(tmp_path), "--json")
+    assert code == 2 and out == ""
+    assert "--beir and --set" in err
