@@ -8,20 +8,21 @@ answer is checked before it is shown; when the check fails, this offline answer 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from kb.answer_type import expected_type, gives
 from kb.knowledge_base import KnowledgeBase
 from kb.search import clean_query, search
 from kb.text import detect_language, fold, is_instruction_like, sentence_spans
 from kb.tokenize import exact_tokens, folded_tokens
-from kb.types import CITY_NAMES, Answer, Citation, DocMeta, Filters, Hit
+from kb.types import CITY_NAMES, Answer, Chunk, Citation, DocMeta, Filters, Hit
 
 # Calibrated on the golden set's unanswerable queries (see evals/README.md, "Abstention").
 ABSTAIN_DENSE = 0.83
 ABSTAIN_COVERAGE = 0.25
-ABSTAIN_COVERAGE_UNKNOWN = 0.4
 COMPARE_SLACK = 0.02
 MAX_SENTENCES = 4
 REDUNDANT = 0.93  # cosine above which two sentences say the same thing
@@ -39,6 +40,7 @@ _COMPARE = re.compile(
     r"three cities|each city|the cities)\b",
     re.IGNORECASE,
 )
+_ACRONYM = re.compile(r"\b[A-ZĐ][A-ZĐ0-9]{1,9}\b")
 _CITY_WORDS = {
     "hanoi": ("hà nội", "ha noi", "hanoi"),
     "hcmc": ("hồ chí minh", "ho chi minh", "hcmc", "tp.hcm", "tphcm", "saigon", "sài gòn"),
@@ -119,23 +121,28 @@ def coverage(kb: KnowledgeBase, question: str, hits: list[Hit]) -> float:
     return best
 
 
+def unknown_acronyms(kb: KnowledgeBase, question: str) -> list[str]:
+    """Acronyms of the question (such as PCI) that no passage contains: the knowledge base does not
+    cover what they name, however close the rest of the question is."""
+    return [a for a in _ACRONYM.findall(question) if kb.lexical.is_unknown(fold(a.lower()))]
+
+
 def should_abstain(
     kb: KnowledgeBase, question: str, hits: list[Hit], dense_floor: float = ABSTAIN_DENSE
 ) -> bool:
-    """True when no passage is close in meaning, or (for same-language sources) the passages
-    miss the question's distinctive terms. Thresholds: see evals/README.md, "Abstention"."""
+    """True when no passage is close in meaning, the question names an acronym no passage has,
+    or (for same-language sources) the passages miss the question's distinctive terms.
+    Thresholds: see evals/README.md, "Abstention"."""
     if not hits:
         return True
     if max((h.dense_score or 0.0) for h in hits) < dense_floor:
         return True
+    if unknown_acronyms(kb, question):
+        return True  # acronyms read the same in both languages
     lang = detect_language(question)
     if sum(h.doc.language != lang for h in hits[:3]) >= 2:
         return False  # the sources are in the other language: term overlap says nothing
-    cov = coverage(kb, question, hits[:4])
-    if cov < ABSTAIN_COVERAGE:
-        return True
-    unknown = any(kb.lexical.is_unknown(t) for t in content_terms(question))
-    return unknown and cov < ABSTAIN_COVERAGE_UNKNOWN
+    return coverage(kb, question, hits[:4]) < ABSTAIN_COVERAGE
 
 
 def ask(
@@ -166,27 +173,43 @@ def offline_answer(
     hits = search(kb, question, k=k, filters=filters)
     if should_abstain(kb, question, hits):
         return abstain(hits, lang)
-    passages = focus_passages(kb, hits, with_lessons=kind == "lesson")
-    picked = pick_sentences(kb, question, passages, lang, lesson_first=kind == "lesson")
+    expect = expected_type(question) if kind == "direct" else None
+    passages = answer_passages(kb, question, hits, kind, expect)
+    picked = pick_sentences(
+        kb, question, passages, lang, lesson_first=kind == "lesson", expect=expect
+    )
     if not picked:
         return abstain(hits, lang)
     return compose(picked, lang, kind, hits)
 
 
-def focus_passages(kb: KnowledgeBase, hits: list[Hit], with_lessons: bool) -> list[Hit]:
-    """The passages of the best documents (the top one, and others nearly as good), plus, for
-    why/lesson questions, those documents' lessons-learned and root-cause sections."""
+def answer_passages(
+    kb: KnowledgeBase, question: str, hits: list[Hit], kind: str, expect: str | None
+) -> list[Hit]:
+    """What an answer is built from: the focus documents' passages, with their lessons sections
+    for why/lesson questions and their passages holding the asked figure for factual ones."""
+    if expect:
+        return focus_passages(kb, hits, lambda c: gives(expect, c.text, question))
+    return focus_passages(kb, hits, (lambda c: c.is_lesson) if kind == "lesson" else None)
+
+
+def focus_passages(
+    kb: KnowledgeBase, hits: list[Hit], also: Callable[[Chunk], bool] | None = None
+) -> list[Hit]:
+    """The passages of the best documents (the top one, and others nearly as good), plus those
+    documents' other chunks that ``also`` selects: lessons-learned and root-cause sections for
+    why/lesson questions, passages holding the figure a factual question asks for."""
     top = hits[0].score
     docs = list(dict.fromkeys(h.doc.doc_id for h in hits if h.score >= FOCUS_RATIO * top))[
         :FOCUS_DOCS
     ]
     chosen = [h for h in hits if h.doc.doc_id in docs]
-    if with_lessons:
+    if also is not None:
         seen = {h.chunk.chunk_id for h in chosen}
         for doc_id in docs:
             doc = chosen[[h.doc.doc_id for h in chosen].index(doc_id)].doc
             for chunk in kb.store.live_chunks(doc_id):
-                if chunk.is_lesson and chunk.chunk_id not in seen:
+                if also(chunk) and chunk.chunk_id not in seen:
                     chosen.append(
                         Hit(rank=len(chosen) + 1, score=top * FOCUS_RATIO, chunk=chunk, doc=doc)
                     )
@@ -212,8 +235,11 @@ def pick_sentences(
     lang: str,
     lesson_first: bool,
     limit: int = MAX_SENTENCES,
+    expect: str | None = None,
 ) -> list[Sentence]:
-    """Relevant, non-redundant sentences, in the question's language when the sources allow."""
+    """Relevant, non-redundant sentences, in the question's language when the sources allow.
+    With ``expect`` (the figure a factual question asks for), the answer opens with a relevant
+    sentence that gives such a figure, and there is no answer when none does."""
     candidates = _candidates(hits)
     if not candidates:
         return []
@@ -232,6 +258,11 @@ def pick_sentences(
             score -= 0.05
         scored.append(replace(s, score=score, vector=vec))
     scored.sort(key=lambda s: -s.score)
+    if expect:
+        answering = [s for s in scored if gives(expect, s.text, question)]
+        if not answering:
+            return []
+        return answering[:1] + _select(scored, answering[:1], limit - 1)
     lessons = [s for s in scored if s.hit.chunk.is_lesson]
     if not (lesson_first and lessons):
         return _select(scored, [], limit)
@@ -263,12 +294,23 @@ def _candidates(hits: list[Hit]) -> list[Sentence]:
         for start, end in sentence_spans(text):
             start = _skip_marker(text, start, end)
             body = text[start:end]
-            if body.startswith("#") or len(body) < 25 or len(body.split()) < 5:
+            if not _is_claim(body):
                 continue  # headings and fragments are not claims
             if is_instruction_like(body):
                 continue  # text aimed at an AI model is data, never part of an answer
             out.append(Sentence(hit, start, end, body, 0.0))
     return out
+
+
+def _is_claim(body: str) -> bool:
+    """A sentence, or a short "label: figure" line of a fact sheet ("Opening: 31 December
+    2016."), but not a heading or a fragment."""
+    if body.startswith("#"):
+        return False
+    if len(body) >= 25 and len(body.split()) >= 5:
+        return True
+    label, _, value = body.partition(":")
+    return bool(label.strip() and any(ch.isdigit() for ch in value) and len(body.split()) >= 3)
 
 
 def _skip_marker(text: str, start: int, end: int) -> int:

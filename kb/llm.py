@@ -18,12 +18,13 @@ import numpy as np
 from kb.answer import (
     CANDIDATE_HITS,
     abstain,
+    answer_passages,
     cite,
     content_terms,
-    focus_passages,
     question_kind,
     should_abstain,
 )
+from kb.answer_type import expected_type
 from kb.knowledge_base import KnowledgeBase
 from kb.search import search
 from kb.text import detect_language, is_instruction_like, sentence_spans
@@ -89,7 +90,9 @@ def llm_answer(
     hits = search(kb, question, k=CANDIDATE_HITS, filters=filters)
     if should_abstain(kb, question, hits):
         return abstain(hits, lang)
-    passages = focus_passages(kb, hits, with_lessons=question_kind(question) == "lesson")
+    kind = question_kind(question)
+    expect = expected_type(question) if kind == "direct" else None
+    passages = answer_passages(kb, question, hits, kind, expect)
     language = "Vietnamese" if lang == "vi" else "English"
     try:
         raw = call_llm(kb, SYSTEM.format(language=language), build_prompt(question, passages))

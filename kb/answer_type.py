@@ -1,0 +1,96 @@
+"""What a factual question asks for (an amount of money, a count, a rank, a date) and whether a
+sentence gives it.
+
+Why: the hardest questions to abstain on are near misses, such as the budget of a project the
+knowledge base describes without its budget. The passages are about the right thing, so their
+similarity to the question is high; what they lack is the figure. A sentence that answers "how
+much did it cost" holds an amount of money the question does not already contain.
+"""
+
+from __future__ import annotations
+
+import re
+
+from kb.text import detect_language, fold
+
+MONEY, COUNT, RANK, DATE = "money", "count", "rank", "date"
+
+# Patterns are matched on folded, lowercased text, so "bao nhiêu" and "bao nhieu" both match.
+_ASKS = (
+    (
+        MONEY,
+        r"\b(kinh phi|chi phi|ngan sach|tong muc dau tu|von dau tu|gia tri hop dong|bao nhieu tien"
+        r"|bao nhieu ty|ty dong|trieu dong|budget|cost|costs|spend|spent|contract value"
+        r"|how much (?:money|funding)|how much .* (?:cost|spend|pay|fund|funded|invest|lend|loan))\b",
+    ),
+    (
+        RANK,
+        r"\b(thu may|dung thu|xep thu|xep hang|hang may|what position|what rank|which place"
+        r"|ranked)\b",
+    ),
+    (DATE, r"\b(khi nao|ngay nao|nam nao|thang nao|bao gio|when|what date|which date|what year)\b"),
+    (COUNT, r"\b(bao nhieu|how many|how much|what number|number of|so luong)\b"),
+)
+_VI_COUNT = re.compile(r"\bmấy\b")  # folded it would be the English "may"
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# a currency, not a bare magnitude ("1 triệu tài khoản" counts accounts; "cộng đồng" is no đồng)
+_MONEY_UNIT = re.compile(
+    r"((\d|\bty|\btrieu|\bnghin|\bngan)\s*dong\b|\b(vnd|usd|dollars?|yen|euros?)\b|\$|€)"
+)
+_COUNTED = re.compile(r"\b(?:how many|bao nhieu)\s+(\w[\w-]*)")
+# words after "how many" / "bao nhiêu" that do not name what is counted (classifiers, particles)
+_NOT_COUNTED = {"the", "of", "cai", "chiec", "con", "trong", "cho", "cua", "la", "duoc", "tai"}
+_RANK_WORD = re.compile(
+    r"\b(thu \d+|hang \d+|\d+(st|nd|rd|th)|\d+/\d+|first|second|third|top|dung dau|nhat)\b"
+)
+_DATE = re.compile(
+    r"\b(\d{1,2}/\d{1,2}/(19|20)\d{2}|\d{1,2}/(19|20)\d{2}|(19|20)\d{2}"
+    r"|thang \d{1,2}|quy [1-4ivx]+|january|february|march|april|may|june|july|august|september"
+    r"|october|november|december)\b"
+)
+
+
+def expected_type(question: str) -> str | None:
+    """The kind of figure the question asks for, or None for open questions."""
+    text = fold(question.lower())
+    for kind, pattern in _ASKS:
+        if re.search(pattern, text):
+            return kind
+    return COUNT if _VI_COUNT.search(question.lower()) else None
+
+
+def gives(kind: str, sentence: str, question: str) -> bool:
+    """Whether ``sentence`` holds a figure of ``kind`` that the question does not already hold."""
+    text = fold(sentence.lower())
+    known = set(_NUMBER.findall(fold(question.lower())))
+    if kind == DATE:
+        return any(
+            not _NUMBER.search(m.group(0)) or set(_NUMBER.findall(m.group(0))) - known
+            for m in _DATE.finditer(text)
+        )
+    if kind == COUNT:  # a number that is not a date or a year
+        text = _DATE.sub(" ", text)
+    if not set(_NUMBER.findall(text)) - known:
+        return False
+    if kind == MONEY:
+        return bool(_MONEY_UNIT.search(text))
+    if kind == RANK:
+        return bool(_RANK_WORD.search(text))
+    return _names_counted_thing(question, sentence, text)
+
+
+def _names_counted_thing(question: str, sentence: str, folded_sentence: str) -> bool:
+    """ "How many passengers" wants a number of passengers: a sentence in the question's language
+    must name them (in English, singular or plural). Across languages it cannot."""
+    m = _COUNTED.search(fold(question.lower()))
+    if (
+        not m
+        or m.group(1) in _NOT_COUNTED
+        or detect_language(sentence) != detect_language(question)
+    ):
+        return True
+    noun = m.group(1)
+    if detect_language(question) == "en":
+        noun = re.sub(r"(ies|es|s)$", "", noun) if len(noun) > 3 else noun
+        return re.search(rf"\b{re.escape(noun)}", folded_sentence) is not None
+    return re.search(rf"\b{re.escape(noun)}\b", folded_sentence) is not None

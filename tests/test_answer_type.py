@@ -1,0 +1,101 @@
+"""What a factual question asks for, and whether a sentence gives it.
+
+Why: near misses (a covered project, a figure no document states) are the unanswerable questions
+that similarity cannot catch; the answerer abstains when no passage holds the asked figure.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kb.answer import _is_claim, ask
+from kb.answer_type import COUNT, DATE, MONEY, RANK, expected_type, gives
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Tổng kinh phí xây dựng ứng dụng iHanoi là bao nhiêu tỷ đồng?", MONEY),
+        ("tong kinh phi xay dung ihanoi la bao nhieu", MONEY),  # typed without tones
+        ("What was the contract value awarded to Viettel?", MONEY),
+        ("How much technical assistance did USTDA fund?", MONEY),
+        ("Hà Nội đứng thứ mấy về chỉ số DTI năm 2023?", RANK),
+        ("Đà Nẵng xếp hạng bao nhiêu trong bảng DTI 2024?", RANK),
+        ("iHanoi đi vào vận hành từ ngày nào?", DATE),
+        ("When did the BRT line open to passengers?", DATE),
+        ("Hà Nội có bao nhiêu trạm quan trắc không khí?", COUNT),
+        ("Có mấy trạm quan trắc?", COUNT),
+        ("How many Wi-Fi access points were installed?", COUNT),
+        ("Why did iParking fail?", None),
+        ("What lessons did Da Nang learn from its open data portal?", None),
+        ("What may the city learn from Da Nang?", None),  # the English "may" asks for no count
+    ],
+)
+def test_expected_type(question, kind):
+    assert expected_type(question) == kind
+
+
+def test_money_needs_a_currency_not_a_bare_magnitude():
+    q = "Tổng kinh phí xây dựng ứng dụng iHanoi là bao nhiêu tỷ đồng?"
+    assert gives(MONEY, "Tổng kinh phí khoảng 2.140 tỷ đồng.", q)
+    assert gives(MONEY, "USTDA funded about US$1.47M of technical assistance.", q)
+    assert gives(MONEY, "The estimated cost is more than 392 bn VND.", q)
+    # a million accounts is not money, and "cộng đồng" (community) holds no đồng
+    assert not gives(MONEY, "Số tài khoản tăng từ 160 nghìn lên hơn một triệu.", q)
+    assert not gives(MONEY, "Năm 2024, 300 tổ chức cộng đồng tham gia.", q)
+
+
+def test_a_count_needs_a_new_number_of_the_counted_thing():
+    q = "How many passengers per day did the BRT line carry in 2023?"
+    assert gives(COUNT, "In 2019 the line carried about 12,000 passengers a day.", q)
+    assert not gives(COUNT, "About 12 years passed between planning and opening.", q)
+    assert not gives(
+        COUNT, "In 2023 the line carried many passengers.", q
+    )  # 2023 is the question's
+    assert not gives(COUNT, "The line opened on 31/12/2016 for passengers.", q)  # a date, no count
+    # across languages the counted thing cannot be checked by its word
+    assert gives(COUNT, "Tuyến chở khoảng 12.000 lượt khách mỗi ngày.", q)
+    # Vietnamese classifiers ("cái") do not name the thing
+    q_vi = "camera an ninh xa hoi hoa da nang bao nhieu cai bi hong"
+    assert gives(COUNT, "Số camera hỏng, không hoạt động: hơn 3.300, khoảng 68%.", q_vi)
+
+
+def test_dates_and_ranks():
+    q = "iHanoi chính thức đi vào vận hành từ ngày nào?"
+    assert gives(DATE, "iHanoi vận hành từ ngày 28/6/2024.", q)
+    assert gives(DATE, "The app went live in June.", q)
+    assert not gives(DATE, "iHanoi là ứng dụng để người dân phản ánh.", q)
+    q_rank = "Hà Nội đứng thứ mấy về DTI năm 2023?"
+    assert gives(RANK, "Năm 2023 Hà Nội xếp thứ 6/63.", q_rank)
+    assert not gives(RANK, "Năm 2023 Hà Nội công bố 12 bộ dữ liệu.", q_rank)
+
+
+def test_fact_sheet_lines_are_claims_but_headings_are_not():
+    assert _is_claim("Opening: 31 December 2016.")
+    assert _is_claim("Da Nang deployed free public Wi-Fi across the city centre.")
+    assert not _is_claim("## Lessons learned")
+    assert not _is_claim("Opening: soon.")  # a label with no figure
+    assert not _is_claim("Short line.")
+
+
+def test_near_miss_figure_abstains_on_a_real_store(small_kb):
+    # the Wi-Fi document is about the right project but states no count of hotspots
+    answer = ask(small_kb, "How many Wi-Fi hotspots did Da Nang deploy in the city centre?")
+    assert answer.abstained, answer.text
+    assert not answer.citations
+    assert "t-dn-wifi" in {d.doc_id for d in answer.nearest}
+
+
+def test_a_question_whose_figure_is_stated_is_answered_with_it(small_kb):
+    answer = ask(small_kb, "Hà Nội thí điểm iParking vào năm nào?")
+    assert not answer.abstained, answer.text
+    assert "2017" in answer.text
+    assert answer.citations[0].doc_id == "t-hn-iparking"
+
+
+def test_unknown_acronym_abstains(small_kb):
+    # "PCI" occurs in no passage: the question is about something the knowledge base lacks
+    answer = ask(small_kb, "What PCI score did Da Nang's free public Wi-Fi get?")
+    assert answer.abstained
+    known = ask(small_kb, "What lessons did Da Nang learn from free public Wi-Fi?")
+    assert not known.abstained
