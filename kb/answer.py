@@ -370,7 +370,10 @@ def _compare(kb: KnowledgeBase, question: str, filters: Filters | None, lang: st
     if filters and filters.city:
         cities = [c for c in cities if c in filters.city] or list(filters.city)
     per_city: dict[str, list[Sentence]] = {}
-    for city in cities:
+    closest: dict[str, float] = {}
+    for city in [*cities, "multi"]:
+        if city == "multi" and filters and filters.city and city not in filters.city:
+            continue
         city_filters = replace(filters or Filters(), city=(city,))
         hits = search(kb, question, k=4, filters=city_filters)
         # A question about several cities is less similar to any one city's passage.
@@ -380,7 +383,14 @@ def _compare(kb: KnowledgeBase, question: str, filters: Filters | None, lang: st
             )
             if picked:
                 per_city[city] = picked
-    if len(per_city) < 2:
+                closest[city] = max(h.dense_score or 0.0 for h in hits)
+    # A cross-city review answers the comparison as a whole when it is at least as close to the
+    # question as the closest single city's passage; otherwise it would only add noise.
+    if "multi" in per_city and closest["multi"] < max(
+        (v for c, v in closest.items() if c != "multi"), default=0.0
+    ):
+        del per_city["multi"]
+    if len(per_city) < 2 and "multi" not in per_city:
         return None
     citations: list[Citation] = []
     parts: dict[str, str] = {}
