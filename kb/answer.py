@@ -392,6 +392,8 @@ def _compare(kb: KnowledgeBase, question: str, filters: Filters | None, lang: st
         del per_city["multi"]
     if len(per_city) < 2 and "multi" not in per_city:
         return None
+    if "multi" in per_city:  # the review of all cities first, then each city's own part
+        per_city = {"multi": per_city.pop("multi"), **per_city}
     citations: list[Citation] = []
     parts: dict[str, str] = {}
     for city, picked in per_city.items():

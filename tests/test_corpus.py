@@ -114,3 +114,20 @@ def test_corpus_readme_counts_match(corpus_kb):
     readme = (CORPUS / "README.md").read_text(encoding="utf-8")
     assert readme.startswith("# The sample corpus")
     assert f"\n{len(kb.store.registry())} reports" in readme
+
+
+def test_a_cross_city_review_answers_a_comparison_first(corpus_kb):
+    from kb.answer import ask
+
+    kb, _ = corpus_kb
+    answer = ask(
+        kb,
+        "In the World Bank ICT Development Project, how did the roles of Hanoi, Da Nang and HCMC "
+        "differ?",
+    )
+    assert next(iter(answer.parts)) == "multi"
+    assert answer.citations[0].doc_id == "multi-wb-ict-development-project"
+    assert answer.text.startswith("3 cities: ")
+    # a comparison within one city's projects gets no cross-city part
+    within = ask(kb, "So sánh iParking Hà Nội với bãi đỗ xe thông minh TP.HCM")
+    assert "multi" not in within.parts
