@@ -19,6 +19,10 @@ BM25 cannot read a passage in another language than the question's, so its silen
 passage is not a vote against it: the passage gets the lexical vote its dense rank earns, and
 same-language passages that BM25 merely matches on a name cannot push it out of the top ranks.
 
+A second BM25 query, the question's domain terms translated by the glossary (kb.glossary),
+ranks the other-language passages; its list votes with ``TRANSLATED_WEIGHT`` times its own
+confidence, so that a cross-language question finds the answer BM25 could not read.
+
 The constants were tuned on the golden set and checked on the held-out set (evals/README.md
 shows the figures per query kind for both).
 """
@@ -34,6 +38,7 @@ CONFIDENCE_DEPTH = 5
 LANGUAGE_SAMPLE = 3
 CROSS_LANGUAGE_TRUST = 0.15
 UNACCENTED_WEIGHT = 2.0  # lexical votes count double for Vietnamese typed without tones
+TRANSLATED_WEIGHT = 4.0  # the glossary-translated BM25 list, times its confidence ** 4
 
 
 @dataclass(frozen=True)
@@ -64,14 +69,18 @@ def lexical_weight(
         if signals.language and sample
         else 0.0
     )
-    if len(lexical_doc_scores) >= 2 and lexical_doc_scores[0] > 0:
-        ref = lexical_doc_scores[min(CONFIDENCE_DEPTH, len(lexical_doc_scores)) - 1]
-        confidence = (lexical_doc_scores[0] - ref) / lexical_doc_scores[0]
+    return (1 - p_cross) ** CROSS_POWER * confidence(lexical_doc_scores) ** CONFIDENCE_POWER
+
+
+def confidence(doc_scores: list[float]) -> float:
+    """How far a BM25 list's best document stands above its fifth (0 to 1)."""
+    if len(doc_scores) >= 2 and doc_scores[0] > 0:
+        ref = doc_scores[min(CONFIDENCE_DEPTH, len(doc_scores)) - 1]
+        value = (doc_scores[0] - ref) / doc_scores[0]
     else:
-        confidence = 1.0
+        value = 1.0
     # One or two matching documents say little about confidence: often a single common word.
-    confidence *= min(1.0, len(lexical_doc_scores) / CONFIDENCE_DEPTH)
-    return (1 - p_cross) ** CROSS_POWER * confidence**CONFIDENCE_POWER
+    return value * min(1.0, len(doc_scores) / CONFIDENCE_DEPTH)
 
 
 def fuse(
@@ -80,8 +89,11 @@ def fuse(
     signals: QuerySignals,
     doc_of: dict[str, str],
     lang_of: dict[str, str],
+    translated: list[tuple[str, float]] | None = None,
 ) -> list[Fused]:
-    """Both chunk rankings (best first, with scores) fused into one, best first."""
+    """Both chunk rankings (best first, with scores) fused into one, best first.
+    ``translated`` is BM25's ranking of other-language passages for the question's terms
+    translated by the glossary (kb.glossary); it votes like BM25, with TRANSLATED_WEIGHT."""
     dense_docs = list(dict.fromkeys(doc_of[cid] for cid, _ in dense))
     best_per_doc: dict[str, float] = {}
     for cid, score in lexical:
@@ -101,9 +113,29 @@ def fuse(
         trust = 1.0 if not signals.language or lang == signals.language else CROSS_LANGUAGE_TRUST
         strength = (score / top) ** 0.5 if top > 0 else 0.0
         scores[cid] = scores.get(cid, 0.0) + weight * trust * strength / (RRF_K + rank)
-    dense_of, lex_of = dict(dense), dict(lexical)
+    if translated:
+        # a confident same-language BM25 list leaves less for the translated one to add
+        same = confidence(list(best_per_doc.values())) ** CONFIDENCE_POWER
+        _vote(
+            scores, translated, TRANSLATED_WEIGHT * _confidence_of(translated, doc_of) * (1 - same)
+        )
+    dense_of, lex_of = dict(dense), {**dict(translated or []), **dict(lexical)}
     ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
     return [Fused(cid, s, dense_of.get(cid), lex_of.get(cid)) for cid, s in ranked]
+
+
+def _confidence_of(ranking: list[tuple[str, float]], doc_of: dict[str, str]) -> float:
+    best_per_doc: dict[str, float] = {}
+    for cid, score in ranking:
+        best_per_doc.setdefault(doc_of[cid], score)
+    return confidence(list(best_per_doc.values())) ** CONFIDENCE_POWER
+
+
+def _vote(scores: dict[str, float], ranking: list[tuple[str, float]], weight: float) -> None:
+    top = ranking[0][1]
+    for rank, (cid, score) in enumerate(ranking, start=1):
+        strength = (score / top) ** 0.5 if top > 0 else 0.0
+        scores[cid] = scores.get(cid, 0.0) + weight * strength / (RRF_K + rank)
 
 
 def _unreadable_by_bm25(signals: QuerySignals, passage_language: str) -> bool:

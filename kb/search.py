@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 import numpy as np
 
 from kb.fusion import QuerySignals, fuse
+from kb.glossary import default_glossary
 from kb.knowledge_base import KnowledgeBase
 from kb.store import StoredChunk
 from kb.text import detect_language, has_diacritics, nfc
@@ -85,11 +87,30 @@ def _search_once(
     elif mode == "bm25":
         ranked = [(cid, s, None, s) for cid, s in lexical]
     else:
+        signals = query_signals(text)
+        translated = _translated_search(kb, text, signals, pool, filters)
+        found.update(kb.store.get_chunks([cid for cid, _ in translated if cid not in found]))
+        translated = [(c, s) for c, s in translated if c in found and _live(found[c], registry)]
         doc_of = {cid: sc.chunk.doc_id for cid, sc in found.items()}
         lang_of = {d: doc.language for d, doc in registry.items()}
-        fused = fuse(dense, lexical, query_signals(text), doc_of, lang_of)
+        fused = fuse(dense, lexical, signals, doc_of, lang_of, translated)
         ranked = [(f.chunk_id, f.score, f.dense, f.lexical) for f in fused]
     return _diverse(ranked, found, registry, k)
+
+
+def _translated_search(
+    kb: KnowledgeBase, text: str, signals: QuerySignals, n: int, filters: Filters | None
+) -> list[tuple[str, float]]:
+    """BM25 over the other language's passages, for the question's glossary-translated terms."""
+    other = {"vi": "en", "en": "vi"}.get(signals.language)
+    if other is None or signals.unaccented:
+        return []
+    if filters and filters.language and other not in filters.language:
+        return []
+    translated = default_glossary().translate(text, signals.language)
+    if not translated:
+        return []
+    return kb.lexical.search(translated, n, replace(filters or Filters(), language=(other,)))
 
 
 def query_signals(text: str) -> QuerySignals:
@@ -98,8 +119,6 @@ def query_signals(text: str) -> QuerySignals:
 
 
 def _public(filters: Filters | None) -> Filters:
-    from dataclasses import replace
-
     return replace(filters or Filters(), public_only=True)
 
 
