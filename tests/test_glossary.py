@@ -78,6 +78,15 @@ def test_translated_list_votes_with_its_confidence():
     both = fuse(dense, lexical, en, doc_of, lang_of, confident)
     v3_both = next(f for f in both if f.chunk_id == "v3")
     assert v3_both.score == pytest.approx(v3.score * (1 - 0.95**CONFIDENCE_POWER))
+    # both lexical lists vote with the larger weight: the question's own terms count as much
+    # as their translation (here the English list is flat, so its own weight is near zero)
+    flat_en = [("a", 5.0), ("b", 4.9), ("x1", 4.8), ("x2", 4.7), ("x3", 4.6)]
+    mixed = fuse(dense, flat_en, en, doc_of, lang_of, confident)
+    a = next(f for f in mixed if f.chunk_id == "a")
+    same = 0.08**CONFIDENCE_POWER  # the flat list's confidence (5 - 4.6) / 5 = 0.08
+    weight_x = TRANSLATED_WEIGHT * 0.95**CONFIDENCE_POWER * (1 - same)
+    assert a.score == pytest.approx(1 / (RRF_K + 1) + weight_x / (RRF_K + 1))
+    assert mixed[0].chunk_id == "a"  # dense and its own terms put it first
     # a flat translated list (a common word matched everywhere) barely moves anything
     flat = [("v3", 5.0), ("v1", 4.9), ("v2", 4.8), ("v4", 4.7), ("v5", 4.6)]
     assert [f.chunk_id for f in fuse(dense, [], en, doc_of, lang_of, flat)][:2] == ["a", "b"]
