@@ -33,6 +33,7 @@ shows the figures per query kind for both).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 RRF_K = 15
@@ -99,48 +100,53 @@ def fuse(
     ``translated`` is BM25's ranking of other-language passages for the question's terms
     translated by the glossary (kb.glossary); it votes like BM25, with TRANSLATED_WEIGHT."""
     dense_docs = list(dict.fromkeys(doc_of[cid] for cid, _ in dense))
-    best_per_doc: dict[str, float] = {}
-    for cid, score in lexical:
-        best_per_doc.setdefault(doc_of[cid], score)
-    weight = lexical_weight(
-        signals, [lang_of.get(d, "") for d in dense_docs], list(best_per_doc.values())
-    )
+    lexical_docs = _best_per_doc(lexical, doc_of)
+    weight = lexical_weight(signals, [lang_of.get(d, "") for d in dense_docs], lexical_docs)
     scores: dict[str, float] = {}
     for rank, (cid, _) in enumerate(dense, start=1):
         vote = 1.0 / (RRF_K + rank)
         if not translated and _unreadable_by_bm25(signals, lang_of.get(doc_of[cid], "")):
             vote *= 1.0 + weight  # BM25 abstains: its vote follows the dense rank
         scores[cid] = scores.get(cid, 0.0) + vote
-    weight_x = 0.0
     if translated:
-        same = confidence(list(best_per_doc.values())) ** CONFIDENCE_POWER
-        weight_x = TRANSLATED_WEIGHT * _confidence_of(translated, doc_of) * (1 - same)
+        same = confidence(lexical_docs) ** CONFIDENCE_POWER
+        weight_x = (
+            TRANSLATED_WEIGHT
+            * confidence(_best_per_doc(translated, doc_of)) ** CONFIDENCE_POWER
+            * (1 - same)
+        )
         weight = max(weight, weight_x)
-    top = lexical[0][1] if lexical else 0.0
-    for rank, (cid, score) in enumerate(lexical, start=1):
+        _vote(scores, translated, lambda _cid: weight_x)
+
+    def lexical_vote(cid: str) -> float:
         lang = lang_of.get(doc_of[cid], "")
-        trust = 1.0 if not signals.language or lang == signals.language else CROSS_LANGUAGE_TRUST
-        strength = (score / top) ** 0.5 if top > 0 else 0.0
-        scores[cid] = scores.get(cid, 0.0) + weight * trust * strength / (RRF_K + rank)
-    if translated:
-        _vote(scores, translated, weight_x)
+        same_language = not signals.language or lang == signals.language
+        return weight * (1.0 if same_language else CROSS_LANGUAGE_TRUST)
+
+    _vote(scores, lexical, lexical_vote)
     dense_of, lex_of = dict(dense), {**dict(translated or []), **dict(lexical)}
     ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
     return [Fused(cid, s, dense_of.get(cid), lex_of.get(cid)) for cid, s in ranked]
 
 
-def _confidence_of(ranking: list[tuple[str, float]], doc_of: dict[str, str]) -> float:
-    best_per_doc: dict[str, float] = {}
+def _best_per_doc(ranking: list[tuple[str, float]], doc_of: dict[str, str]) -> list[float]:
+    """Each document's best chunk score, best document first (confidence is per document)."""
+    best: dict[str, float] = {}
     for cid, score in ranking:
-        best_per_doc.setdefault(doc_of[cid], score)
-    return confidence(list(best_per_doc.values())) ** CONFIDENCE_POWER
+        best.setdefault(doc_of[cid], score)
+    return list(best.values())
 
 
-def _vote(scores: dict[str, float], ranking: list[tuple[str, float]], weight: float) -> None:
+def _vote(
+    scores: dict[str, float], ranking: list[tuple[str, float]], weight: Callable[[str], float]
+) -> None:
+    """Reciprocal-rank votes of a BM25 list, scaled by each passage's score against the best."""
+    if not ranking:
+        return
     top = ranking[0][1]
     for rank, (cid, score) in enumerate(ranking, start=1):
         strength = (score / top) ** 0.5 if top > 0 else 0.0
-        scores[cid] = scores.get(cid, 0.0) + weight * strength / (RRF_K + rank)
+        scores[cid] = scores.get(cid, 0.0) + weight(cid) * strength / (RRF_K + rank)
 
 
 def _unreadable_by_bm25(signals: QuerySignals, passage_language: str) -> bool:
