@@ -391,7 +391,9 @@ def _metrics(base: float) -> dict:
     }
 
 
-def write_report(folder: Path, name: str, created: str, base: float) -> None:
+def write_report(
+    folder: Path, name: str, created: str, base: float, dataset: str = "evals/golden"
+) -> None:
     modes = {}
     for mode, off in (("dense", 0.0), ("bm25", -0.1), ("hybrid", 0.05)):
         m = _metrics(base + off)
@@ -401,7 +403,7 @@ def write_report(folder: Path, name: str, created: str, base: float) -> None:
             "kind": {"factual": _metrics(base), "lesson": _metrics(base - 0.2)},
         }
         modes[mode] = m
-    report = {"dataset": "evals/golden", "queries": 42, "created_at": created, "modes": modes}
+    report = {"dataset": dataset, "queries": 42, "created_at": created, "modes": modes}
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{name}.json").write_text(json.dumps(report), encoding="utf-8")
 
@@ -482,6 +484,23 @@ def test_evals_page_shows_latest_report_history_and_feedback(app_env):
     fb = at.dataframe[-1].value
     assert fb["Góp ý"].iloc[0] == "thiếu nguồn"
     assert fb_metrics["Không hữu ích"] == "1"
+
+
+def test_evals_page_keeps_query_sets_apart(app_env):
+    reports = app_env / "reports"
+    write_report(reports, "golden-old", "2026-01-01T10:00:00+00:00", 0.4)
+    write_report(reports, "golden-new", "2026-02-01T10:00:00+00:00", 0.6)
+    write_report(reports, "heldout", "2026-03-01T10:00:00+00:00", 0.3, "evals/heldout")
+    at = run(make_app(page="evals"))
+    chooser = at.radio(key="set_retrieval")
+    assert chooser.options == ["heldout", "golden"] and chooser.value == "golden"
+    history = next(d.value for d in at.dataframe if "file" in d.value.columns)
+    assert list(history["file"]) == ["golden-new.json", "golden-old.json"]
+    chooser.set_value("heldout")
+    run(at)
+    assert {m.label: m.value for m in at.metric}["Bộ dữ liệu"] == "heldout"
+    history = next(d.value for d in at.dataframe if "file" in d.value.columns)
+    assert list(history["file"]) == ["heldout.json"]
 
 
 def test_evals_page_without_reports(app_env):

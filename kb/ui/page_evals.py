@@ -399,6 +399,17 @@ def run_eval(s: Any, kind: str = "retrieval") -> None:
     st.rerun()
 
 
+def one_query_set(reports: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    """The reports of one query set (golden by default): figures of the golden set, used for
+    tuning, and of the held-out set must not share one history line."""
+    names = list(dict.fromkeys(dataset_name(r) for r in reports))
+    if len(names) < 2:
+        return reports
+    default = names.index("golden") if "golden" in names else 0
+    chosen = st.radio(t("dataset"), names, index=default, horizontal=True, key=f"set_{kind}")
+    return [r for r in reports if dataset_name(r) == chosen]
+
+
 def show_kind(s: Any, kind: str) -> None:
     if run_button(kind):
         run_eval(s, kind)
@@ -407,6 +418,7 @@ def show_kind(s: Any, kind: str) -> None:
         key = "no_reports" if kind == "retrieval" else "no_answer_reports"
         st.info(t(key, dir=str(s.reports_dir)))
         return
+    reports = one_query_set(reports, kind)
     st.markdown(f"### {t('latest_report')}")
     if kind == "answers":
         show_answer_report(reports[0])
