@@ -45,8 +45,8 @@ _RANK_WORD = re.compile(
 )
 _DATE = re.compile(
     r"\b(\d{1,2}/\d{1,2}/(19|20)\d{2}|\d{1,2}/(19|20)\d{2}|(19|20)\d{2}"
-    r"|thang \d{1,2}|quy [1-4ivx]+|january|february|march|april|may|june|july|august|september"
-    r"|october|november|december)\b"
+    r"|thang \d{1,2}|quy [1-4ivx]+|january|february|march|april|may \d|june|july|august"
+    r"|september|october|november|december)\b"  # "may" only as "May 2020": not the verb
 )
 
 

@@ -78,24 +78,33 @@ def _search_once(
                 found[sc.chunk.chunk_id] = sc
                 dense.append((sc.chunk.chunk_id, sim))
     if mode in ("hybrid", "bm25"):
-        lexical = kb.lexical.search(text, pool, filters)
-        missing = [cid for cid, _ in lexical if cid not in found]
-        found.update(kb.store.get_chunks(missing))
-        lexical = [(cid, s) for cid, s in lexical if cid in found and _live(found[cid], registry)]
+        lexical = _resolve(kb, kb.lexical.search(text, pool, filters), found, registry)
     if mode == "dense":
         ranked = [(cid, s, s, None) for cid, s in dense]
     elif mode == "bm25":
         ranked = [(cid, s, None, s) for cid, s in lexical]
     else:
         signals = query_signals(text)
-        translated = _translated_search(kb, text, signals, pool, filters)
-        found.update(kb.store.get_chunks([cid for cid, _ in translated if cid not in found]))
-        translated = [(c, s) for c, s in translated if c in found and _live(found[c], registry)]
+        translated = _resolve(
+            kb, _translated_search(kb, text, signals, pool, filters), found, registry
+        )
         doc_of = {cid: sc.chunk.doc_id for cid, sc in found.items()}
         lang_of = {d: doc.language for d, doc in registry.items()}
         fused = fuse(dense, lexical, signals, doc_of, lang_of, translated)
         ranked = [(f.chunk_id, f.score, f.dense, f.lexical) for f in fused]
     return _diverse(ranked, found, registry, k)
+
+
+def _resolve(
+    kb: KnowledgeBase,
+    ranking: list[tuple[str, float]],
+    found: dict[str, StoredChunk],
+    registry: dict[str, DocMeta],
+) -> list[tuple[str, float]]:
+    """A BM25 ranking's chunks read from the store into ``found``; only committed versions kept
+    (the BM25 index may be a generation behind)."""
+    found.update(kb.store.get_chunks([cid for cid, _ in ranking if cid not in found]))
+    return [(cid, s) for cid, s in ranking if cid in found and _live(found[cid], registry)]
 
 
 def _translated_search(

@@ -64,6 +64,8 @@ def test_dates_and_ranks():
     q = "iHanoi chính thức đi vào vận hành từ ngày nào?"
     assert gives(DATE, "iHanoi vận hành từ ngày 28/6/2024.", q)
     assert gives(DATE, "The app went live in June.", q)
+    assert gives(DATE, "The app went live in May 2024.", q)
+    assert not gives(DATE, "The city may extend the app to more wards.", q)
     assert not gives(DATE, "iHanoi là ứng dụng để người dân phản ánh.", q)
     q_rank = "Hà Nội đứng thứ mấy về DTI năm 2023?"
     assert gives(RANK, "Năm 2023 Hà Nội xếp thứ 6/63.", q_rank)
