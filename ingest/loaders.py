@@ -257,11 +257,14 @@ def _plain_structure(text: str, fmt: str, pages: list[tuple[int, int, int | None
     current: tuple[str, ...] = ()
     for start, end, page in pages:
         seg_start = start
+        # a page that starts mid-sentence continues the previous page's last paragraph (a
+        # wrapped line, a long URL), so its first line is no heading
+        carried = bool(text[:start].strip()) and not _END.search(text[:start].rstrip())
         for m in re.finditer(r"(?m)^(.+)$", text[start:end]):
             line = m.group(1).strip()
             at = start + m.start()
             before = text[max(start, at - 2) : at]
-            isolated = at == start or before.endswith("\n\n")
+            isolated = (at == start and not carried) or before.endswith("\n\n")
             if isolated and _is_heading(line) and _next_is_body(text, start + m.end(), end):
                 if not title:
                     title = line

@@ -132,6 +132,24 @@ def test_pdf_vietnamese_paragraph_extracts_exactly_after_nfc(tmp_path: Path) -> 
     assert "TP.\n" not in loaded.text
 
 
+def test_pdf_page_that_starts_mid_sentence_keeps_the_previous_section(tmp_path: Path) -> None:
+    # page 1 ends inside a source list whose last line wraps onto page 2: that remnant looks like
+    # a heading (short, no end punctuation) but continues the list
+    pages = [
+        "Kết quả\n\nDự án hoàn thành năm 2014.\n\nSources\n\n- https://example.org/report "
+        "completion report for the Vietnam",
+        "ICT Development Project 2014\n\nThe project named Đà Nẵng as an implementing agency.",
+    ]
+    loaded = load_file(make_pdf(tmp_path / "wrap.pdf", pages), max_pages=100)
+    on_page_2 = [s for s in loaded.segments if s.page == 2 and s.end > s.start]
+    assert on_page_2 and all(s.headings == ("Sources",) for s in on_page_2)
+    # a page that starts after a full stop may still open with a heading
+    pages[0] = pages[0].rsplit("\n\n", 2)[0]  # page 1 now ends "...năm 2014."
+    pages[1] = "Bài học kinh nghiệm\n\nCần tính chi phí vận hành từ đầu."
+    loaded = load_file(make_pdf(tmp_path / "clean.pdf", pages), max_pages=100)
+    assert ("Bài học kinh nghiệm",) in {s.headings for s in loaded.segments if s.page == 2}
+
+
 def test_pdf_page_limit_is_enforced(tmp_path: Path) -> None:
     pdf = make_pdf(tmp_path / "long.pdf", ["Trang một có chữ.", "Trang hai có chữ."])
     with pytest.raises(LoadError, match="more than the limit of 1"):
