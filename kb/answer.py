@@ -98,6 +98,15 @@ def cities_named(question: str) -> list[str]:
     return [city for city, words in _CITY_WORDS.items() if any(w in low for w in words)]
 
 
+def scope(question: str, filters: Filters | None) -> Filters | None:
+    """A question about one city is answered from that city's documents and the cross-city
+    ones, not from a similar project elsewhere (unless the user chose cities in the filters)."""
+    named = cities_named(question)
+    if len(named) != 1 or (filters and filters.city):
+        return filters
+    return replace(filters or Filters(), city=(named[0], "multi"))
+
+
 def content_terms(text: str) -> set[str]:
     """Folded content syllables of a question (stop words out), for coverage checks."""
     return {
@@ -170,7 +179,7 @@ def offline_answer(
         answer = _compare(kb, question, filters, lang)
         if answer is not None:
             return answer  # each city's part passed its own abstention check
-    hits = search(kb, question, k=k, filters=filters)
+    hits = search(kb, question, k=k, filters=scope(question, filters))
     if should_abstain(kb, question, hits):
         return abstain(hits, lang)
     expect = expected_type(question) if kind == "direct" else None

@@ -22,6 +22,7 @@ from kb.answer import (
     cite,
     content_terms,
     question_kind,
+    scope,
     should_abstain,
 )
 from kb.answer_type import expected_type
@@ -87,7 +88,7 @@ def llm_answer(
     kb: KnowledgeBase, question: str, filters: Filters | None, fallback: Callable[[], Answer]
 ) -> Answer:
     lang = detect_language(question) or "en"
-    hits = search(kb, question, k=CANDIDATE_HITS, filters=filters)
+    hits = search(kb, question, k=CANDIDATE_HITS, filters=scope(question, filters))
     if should_abstain(kb, question, hits):
         return abstain(hits, lang)
     kind = question_kind(question)

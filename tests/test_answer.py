@@ -137,3 +137,17 @@ def test_cli_ask_empty_question_exits_2(small_kb, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert "empty" in err and "Traceback" not in err
+
+
+def test_a_question_about_one_city_is_answered_from_that_city(small_kb):
+    from kb.search import search
+
+    question = "Hà Nội rút ra bài học gì về chi phí bảo trì hệ thống?"
+    # precondition: unscoped, a Đà Nẵng report (maintenance costs of cameras) ranks first
+    assert search(small_kb, question, k=5)[0].doc.city == "danang"
+    answer = ask(small_kb, question)
+    assert answer.citations or answer.abstained
+    assert {c.city for c in answer.citations} <= {"hanoi", "multi"}
+    # a city chosen in the filters wins over the city named in the question
+    chosen = ask(small_kb, question, Filters.make(city="danang"))
+    assert {c.city for c in chosen.citations} <= {"danang"}
