@@ -49,9 +49,8 @@ def test_a_count_needs_a_new_number_of_the_counted_thing():
     q = "How many passengers per day did the BRT line carry in 2023?"
     assert gives(COUNT, "In 2019 the line carried about 12,000 passengers a day.", q)
     assert not gives(COUNT, "About 12 years passed between planning and opening.", q)
-    assert not gives(
-        COUNT, "In 2023 the line carried many passengers.", q
-    )  # 2023 is the question's
+    # 2023 is the question's own number
+    assert not gives(COUNT, "In 2023 the line carried many passengers.", q)
     assert not gives(COUNT, "The line opened on 31/12/2016 for passengers.", q)  # a date, no count
     # across languages the counted thing cannot be checked by its word
     assert gives(COUNT, "Tuyến chở khoảng 12.000 lượt khách mỗi ngày.", q)
