@@ -72,11 +72,7 @@ def _search_once(
     dense: list[tuple[str, float]] = []
     lexical: list[tuple[str, float]] = []
     if mode in ("hybrid", "dense"):
-        vector = np.asarray(kb.embed_model.get_query_embedding(text), dtype=np.float32)
-        for sc, sim in kb.store.dense_query(vector, pool, filters):
-            if _live(sc, registry):
-                found[sc.chunk.chunk_id] = sc
-                dense.append((sc.chunk.chunk_id, sim))
+        dense = _dense(kb, text, pool, filters, found, registry)
     if mode in ("hybrid", "bm25"):
         lexical = _resolve(kb, kb.lexical.search(text, pool, filters), found, registry)
     if mode == "dense":
@@ -85,12 +81,17 @@ def _search_once(
         ranked = [(cid, s, None, s) for cid, s in lexical]
     else:
         signals = query_signals(text)
-        translated = _resolve(
-            kb, _translated_search(kb, text, signals, pool, filters), found, registry
-        )
+        translated: list[tuple[str, float]] = []
+        translated_dense: list[tuple[str, float]] = []
+        target = _translation(text, signals, filters)
+        if target is not None:
+            words, other = target
+            only_other = replace(filters or Filters(), language=(other,))
+            translated = _resolve(kb, kb.lexical.search(words, pool, only_other), found, registry)
+            translated_dense = _dense(kb, words, pool, filters, found, registry, language=other)
         doc_of = {cid: sc.chunk.doc_id for cid, sc in found.items()}
         lang_of = {d: doc.language for d, doc in registry.items()}
-        fused = fuse(dense, lexical, signals, doc_of, lang_of, translated)
+        fused = fuse(dense, lexical, signals, doc_of, lang_of, translated, translated_dense)
         ranked = [(f.chunk_id, f.score, f.dense, f.lexical) for f in fused]
     return _diverse(ranked, found, registry, k)
 
@@ -107,19 +108,40 @@ def _resolve(
     return [(cid, s) for cid, s in ranking if cid in found and _live(found[cid], registry)]
 
 
-def _translated_search(
-    kb: KnowledgeBase, text: str, signals: QuerySignals, n: int, filters: Filters | None
+def _dense(
+    kb: KnowledgeBase,
+    text: str,
+    n: int,
+    filters: Filters | None,
+    found: dict[str, StoredChunk],
+    registry: dict[str, DocMeta],
+    language: str | None = None,
 ) -> list[tuple[str, float]]:
-    """BM25 over the other language's passages, for the question's glossary-translated terms."""
+    """Committed passages nearest to ``text`` in meaning, optionally only those in ``language``
+    (kept after the query: a language filter inside the store is twice as slow)."""
+    vector = np.asarray(kb.embed_model.get_query_embedding(text), dtype=np.float32)
+    out = []
+    for sc, sim in kb.store.dense_query(vector, n, filters):
+        if _live(sc, registry) and (
+            language is None or registry[sc.chunk.doc_id].language == language
+        ):
+            found.setdefault(sc.chunk.chunk_id, sc)
+            out.append((sc.chunk.chunk_id, sim))
+    return out
+
+
+def _translation(
+    text: str, signals: QuerySignals, filters: Filters | None
+) -> tuple[str, str] | None:
+    """The question's domain terms in the other language (kb.glossary) and that language, when
+    the filters allow passages in it; None when there is nothing to translate."""
     other = {"vi": "en", "en": "vi"}.get(signals.language)
     if other is None or signals.unaccented:
-        return []
+        return None
     if filters and filters.language and other not in filters.language:
-        return []
-    translated = default_glossary().translate(text, signals.language)
-    if not translated:
-        return []
-    return kb.lexical.search(translated, n, replace(filters or Filters(), language=(other,)))
+        return None
+    words = default_glossary().translate(text, signals.language)
+    return (words, other) if words else None
 
 
 def query_signals(text: str) -> QuerySignals:

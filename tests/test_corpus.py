@@ -131,3 +131,26 @@ def test_a_cross_city_review_answers_a_comparison_first(corpus_kb):
     # a comparison within one city's projects gets no cross-city part
     within = ask(kb, "So sánh iParking Hà Nội với bãi đỗ xe thông minh TP.HCM")
     assert "multi" not in within.parts
+
+
+@pytest.mark.parametrize(
+    ("question", "report"),
+    [
+        ("Which outages hit Hanoi's public service portal?", "hn-online-public-services-review"),
+        (
+            "What went wrong with Da Nang's free Wi-Fi after it was built?",
+            "dn-wifi-cong-cong-hau-kiem",
+        ),
+        (
+            "What did the evaluation of Hanoi's metro 2A electronic ticketing find?",
+            "hn-metro-2a-eid-ticketing",
+        ),
+    ],
+)
+def test_an_english_question_finds_the_vietnamese_report_first(corpus_kb, question, report):
+    # Each answer is in a Vietnamese report only; before the glossary-translated dense view,
+    # an English report on a neighbouring project ranked first for each of these questions.
+    from kb.search import search
+
+    kb, _ = corpus_kb
+    assert search(kb, question, k=5)[0].doc.doc_id == report

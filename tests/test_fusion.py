@@ -15,6 +15,7 @@ from kb.fusion import (
     CROSS_POWER,
     LANGUAGE_SAMPLE,
     RRF_K,
+    TRANSLATION_BIAS,
     UNACCENTED_WEIGHT,
     Fused,
     QuerySignals,
@@ -304,6 +305,44 @@ def test_ties_are_broken_by_chunk_id_whatever_the_input_order():
     first = fuse(dense, lexical, EN, doc_of, langs(dict.fromkeys("abcz", "en")))
     second = fuse(dense, lexical, EN, doc_of, langs(dict.fromkeys("abcz", "en")))
     assert first == second
+
+
+# -- the translated dense view ----------------------------------------------------------------
+def test_translated_view_lifts_an_other_language_passage_below_the_nearest_one():
+    # an English question; "v" is a Vietnamese passage its glossary-translated terms match well
+    doc_of = one_chunk_per_doc("a", "b", "v")
+    lang_of = langs({"a": "en", "b": "en", "v": "vi"})
+    dense = [("a", 0.90), ("b", 0.85), ("v", 0.80)]
+    assert ids(fuse(dense, [], EN, doc_of, lang_of)) == ["a", "b", "v"]
+    fused = fuse(dense, [], EN, doc_of, lang_of, translated_dense=[("v", 0.97)])
+    # 0.97 - bias is above the question's nearest passage, but the view may not outrank it
+    assert ids(fused) == ["a", "v", "b"]
+    # the similarity shown (and read by abstention) is still the one to the question itself
+    assert {f.chunk_id: f.dense for f in fused}["v"] == 0.80
+
+
+def test_translated_similarity_is_discounted_by_the_bias():
+    doc_of = one_chunk_per_doc("a", "b", "v")
+    lang_of = langs({"a": "en", "b": "en", "v": "vi"})
+    dense = [("a", 0.90), ("b", 0.85), ("v", 0.80)]
+    below = 0.85 + TRANSLATION_BIAS - 0.005  # nearer to its terms than "b" is, but not by the bias
+    assert ids(fuse(dense, [], EN, doc_of, lang_of, translated_dense=[("v", below)])) == [
+        "a",
+        "b",
+        "v",
+    ]
+    above = 0.85 + TRANSLATION_BIAS + 0.005
+    assert ids(fuse(dense, [], EN, doc_of, lang_of, translated_dense=[("v", above)])) == [
+        "a",
+        "v",
+        "b",
+    ]
+    # a passage found only by the translated view joins the dense ranking; it has no similarity
+    # to the question to show
+    doc_of["w"] = "doc-w"
+    lang_of["doc-w"] = "vi"
+    fused = fuse(dense, [], EN, doc_of, lang_of, translated_dense=[("w", 0.95)])
+    assert ids(fused) == ["a", "w", "b", "v"] and fused[1].dense is None
 
 
 def test_empty_inputs():
