@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 
-from kb.text import detect_language, fold
+from kb.glossary import default_glossary
+from kb.text import detect_language, fold, nfc
 
 MONEY, COUNT, RANK, DATE = "money", "count", "rank", "date"
 
@@ -38,6 +39,7 @@ _MONEY_UNIT = re.compile(
     r"((\d|\bty|\btrieu|\bnghin|\bngan)\s*dong\b|\b(vnd|usd|dollars?|yen|euros?)\b|\$|€)"
 )
 _COUNTED = re.compile(r"\b(?:how many|bao nhieu)\s+(\w[\w-]*)")
+_COUNTED_WORDS = re.compile(r"\b(?:how many|bao nhiêu)\s+((?:[\w-]+\s*){1,3})")
 # words after "how many" / "bao nhiêu" that do not name what is counted (classifiers, particles)
 _NOT_COUNTED = {"the", "of", "cai", "chiec", "con", "trong", "cho", "cua", "la", "duoc", "tai"}
 _RANK_WORD = re.compile(
@@ -80,17 +82,31 @@ def gives(kind: str, sentence: str, question: str) -> bool:
 
 
 def _names_counted_thing(question: str, sentence: str, folded_sentence: str) -> bool:
-    """ "How many passengers" wants a number of passengers: a sentence in the question's language
-    must name them (in English, singular or plural). Across languages it cannot."""
+    """ "How many passengers" wants a number of passengers: a sentence must name them (in
+    English, singular or plural; in the other language, as the glossary translates the word).
+    When the glossary does not know the word, a sentence in the other language passes."""
     m = _COUNTED.search(fold(question.lower()))
-    if (
-        not m
-        or m.group(1) in _NOT_COUNTED
-        or detect_language(sentence) != detect_language(question)
-    ):
+    if not m or m.group(1) in _NOT_COUNTED:
         return True
     noun = m.group(1)
-    if detect_language(question) == "en":
+    language = detect_language(question)
+    if detect_language(sentence) != language:
+        return _names_in_other_language(question, language, folded_sentence)
+    if language == "en":
         noun = re.sub(r"(ies|es|s)$", "", noun) if len(noun) > 3 else noun
         return re.search(rf"\b{re.escape(noun)}", folded_sentence) is not None
     return re.search(rf"\b{re.escape(noun)}\b", folded_sentence) is not None
+
+
+def _names_in_other_language(question: str, language: str, folded_sentence: str) -> bool:
+    """The counted thing's glossary translation in the sentence ("passengers" -> "hành khách",
+    "traffic violations" -> "vi phạm"); True when the glossary knows none of the phrases the
+    counted words start, since the sentence cannot be checked then."""
+    m = _COUNTED_WORDS.search(nfc(question.lower()))
+    words = m.group(1).split() if m else []
+    glossary = default_glossary().targets.get(language, {})
+    phrases = [" ".join(words[:n]) for n in range(1, len(words) + 1)]  # "traffic violations"
+    targets = [t for p in phrases for t in glossary.get(p, ())]
+    return not targets or any(
+        re.search(rf"\b{re.escape(fold(t))}", folded_sentence) for t in targets
+    )

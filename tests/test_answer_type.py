@@ -52,8 +52,15 @@ def test_a_count_needs_a_new_number_of_the_counted_thing():
     # 2023 is the question's own number
     assert not gives(COUNT, "In 2023 the line carried many passengers.", q)
     assert not gives(COUNT, "The line opened on 31/12/2016 for passengers.", q)  # a date, no count
-    # across languages the counted thing cannot be checked by its word
+    # across languages the counted thing is checked by its glossary translation
     assert gives(COUNT, "Tuyến chở khoảng 12.000 lượt khách mỗi ngày.", q)
+    assert gives(COUNT, "Tuyến chở khoảng 12.000 hành khách mỗi ngày.", q)
+    assert not gives(COUNT, "Giai đoạn thử nghiệm có khoảng 9.000 người đăng ký.", q)
+    q_words = "How many traffic violations did the AI cameras detect in 2025?"
+    assert gives(COUNT, "Camera AI phát hiện hơn 3.100 trường hợp vi phạm.", q_words)
+    assert not gives(COUNT, "Thành phố lắp 1.300 camera AI.", q_words)
+    # and when the glossary does not know the word, it cannot be checked
+    assert gives(COUNT, "Tuyến có 12 trạm dừng.", "How many zorbles did the line carry?")
     # Vietnamese classifiers ("cái") do not name the thing
     q_vi = "camera an ninh xa hoi hoa da nang bao nhieu cai bi hong"
     assert gives(COUNT, "Số camera hỏng, không hoạt động: hơn 3.300, khoảng 68%.", q_vi)
