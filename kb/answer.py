@@ -16,7 +16,7 @@ import numpy as np
 from kb.answer_type import expected_type, gives
 from kb.knowledge_base import KnowledgeBase
 from kb.search import clean_query, search
-from kb.text import detect_language, fold, is_instruction_like, sentence_spans
+from kb.text import detect_language, fold, is_instruction_like, nfc, sentence_spans
 from kb.tokenize import exact_tokens, folded_tokens
 from kb.types import CITY_NAMES, Answer, Chunk, Citation, DocMeta, Filters, Hit
 
@@ -32,6 +32,7 @@ FOCUS_DOCS = 2
 # between two equally relevant sentences, the one in the question's language; a larger edge made
 # answers cite a same-language document beside the point (golden citation precision 0.85 -> 0.83)
 SAME_LANGUAGE_EDGE = 0.01
+PASSAGE_PRIOR = 0.1  # weight of a passage's retrieval score (against the best) in its sentences
 CANDIDATE_HITS = 6
 _WHY = re.compile(
     r"\b(vì sao|tại sao|nguyên nhân|bài học|thất bại|không thành công|hạn chế|rút ra|kinh nghiệm|"
@@ -56,6 +57,7 @@ _STOP = set(
     gì sao vì bao nhiêu thành phố ra đã đang sẽ khi ai đâu compare comparison differ different
     difference so sánh khác nhau biệt""".split()
 )
+_STOP_UNACCENTED = {fold(w) for w in _STOP}  # for Vietnamese typed without diacritics
 TEXTS = {
     "vi": {
         "abstain": "Không có tài liệu nào trong kho trả lời câu hỏi này.",
@@ -111,11 +113,14 @@ def scope(question: str, filters: Filters | None) -> Filters | None:
 
 
 def content_terms(text: str) -> set[str]:
-    """Folded content syllables of a question (stop words out), for coverage checks."""
+    """Folded content syllables of a question, for coverage checks. Stop words are taken out
+    before folding: folded, "đã" (already) would also remove the "Đà" of Đà Nẵng; a word typed
+    without diacritics is matched against the folded stop words."""
+    words = re.findall(r"\w+", nfc(text.lower()))
     return {
-        t
-        for t in (fold(w) for w in re.findall(r"\w+", text.lower()))
-        if t not in _STOP and len(t) > 1
+        fold(w)
+        for w in words
+        if len(w) > 1 and w not in _STOP and not (w == fold(w) and w in _STOP_UNACCENTED)
     }
 
 
@@ -265,7 +270,7 @@ def pick_sentences(
     for s, vec in zip(candidates, vecs, strict=True):
         terms = set(exact_tokens(s.text)) | set(folded_tokens(s.text))
         overlap = len(q_terms & terms) / max(1, len(q_terms))
-        score = float(vec @ qvec) + 0.15 * overlap + 0.05 * prior[s.hit.chunk.chunk_id]
+        score = float(vec @ qvec) + 0.15 * overlap + PASSAGE_PRIOR * prior[s.hit.chunk.chunk_id]
         if same_lang and s.hit.doc.language and s.hit.doc.language != lang:
             score -= SAME_LANGUAGE_EDGE
         scored.append(replace(s, score=score, vector=vec))

@@ -151,3 +151,19 @@ def test_a_question_about_one_city_is_answered_from_that_city(small_kb):
     # a city chosen in the filters wins over the city named in the question
     chosen = ask(small_kb, question, Filters.make(city="danang"))
     assert {c.city for c in chosen.citations} <= {"danang"}
+
+
+def test_vietnamese_stop_words_are_not_content_but_city_names_are():
+    from kb.answer import content_terms
+
+    # "đã" (already) and "Đà" (of Đà Nẵng) fold alike: the stop word goes, the name stays
+    assert content_terms("Đà Nẵng đã làm gì với Wi-Fi của các phường?") == {
+        "da",
+        "nang",
+        "lam",
+        "wi",
+        "fi",
+        "phuong",
+    }
+    # typed without diacritics, the folded stop words still go
+    assert content_terms("bai hoc cua cac thanh pho") == {"bai", "hoc"}
