@@ -52,6 +52,24 @@ _DATE = re.compile(
 )
 
 
+# Qualifiers that narrow the amount of money asked for: a sentence giving an annual cost answers
+# "what does it cost a year", a total investment does not; a contract's value is not an estimate.
+# A money question with one needs a sentence with it. (Counts are left alone: in "how many stations
+# publish the AQI daily", "daily" qualifies the publishing, not the number.)
+_MONEY_QUALIFIERS = (
+    r"\b(hang nam|moi nam|annual\w*|yearly|per year|a year|each year)\b|/ ?(nam|year)\b",
+    r"\b(hop dong|contracts?|goi thau|trung thau|awarded)\b",
+)
+
+
+def _qualified(sentence: str, question: str) -> bool:
+    return all(
+        re.search(pattern, sentence)
+        for pattern in _MONEY_QUALIFIERS
+        if re.search(pattern, question)
+    )
+
+
 def expected_type(question: str) -> str | None:
     """The kind of figure the question asks for, or None for open questions."""
     text = fold(question.lower())
@@ -75,7 +93,7 @@ def gives(kind: str, sentence: str, question: str) -> bool:
     if not set(_NUMBER.findall(text)) - known:
         return False
     if kind == MONEY:
-        return bool(_MONEY_UNIT.search(text))
+        return bool(_MONEY_UNIT.search(text)) and _qualified(text, fold(question.lower()))
     if kind == RANK:
         return bool(_RANK_WORD.search(text))
     return _names_counted_thing(question, sentence, text)

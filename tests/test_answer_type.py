@@ -45,6 +45,18 @@ def test_money_needs_a_currency_not_a_bare_magnitude():
     assert not gives(MONEY, "Năm 2024, 300 tổ chức cộng đồng tham gia.", q)
 
 
+def test_an_annual_cost_or_a_contract_value_needs_a_sentence_that_says_so():
+    annual = "Chi phí vận hành hằng năm của hệ thống Wi-Fi là bao nhiêu tỷ đồng?"
+    assert gives(MONEY, "Chi phí vận hành khoảng 5 tỷ đồng mỗi năm.", annual)
+    assert gives(MONEY, "Running it costs about US$200,000 a year.", annual)
+    assert not gives(MONEY, "Tổng kinh phí toàn hệ thống khoảng 2 triệu USD.", annual)
+    contract = "What was the contract value awarded to the vendor for the pilot?"
+    assert gives(MONEY, "The contract was worth 12 bn VND.", contract)
+    assert not gives(MONEY, "The estimated cost is more than 392 bn VND.", contract)
+    # without a qualifier any amount of the asked kind will do
+    assert gives(MONEY, "Tổng kinh phí khoảng 2 triệu USD.", "Wi-Fi tốn bao nhiêu tiền?")
+
+
 def test_a_count_needs_a_new_number_of_the_counted_thing():
     q = "How many passengers per day did the BRT line carry in 2023?"
     assert gives(COUNT, "In 2019 the line carried about 12,000 passengers a day.", q)
