@@ -21,7 +21,7 @@ _ASKS = (
     (
         MONEY,
         r"\b(kinh phi|chi phi|ngan sach|tong muc dau tu|von dau tu|gia tri hop dong|bao nhieu tien"
-        r"|bao nhieu ty|ty dong|trieu dong|budget|cost|costs|spend|spent|contract value"
+        r"|bao nhieu ty|bao nhieu von|ty dong|trieu dong|budget|cost|costs|spend|spent|contract value"
         r"|how much (?:money|funding)|how much .* (?:cost|spend|pay|fund|funded|invest|lend|loan))\b",
     ),
     (

@@ -19,6 +19,7 @@ from kb.answer_type import COUNT, DATE, MONEY, RANK, expected_type, gives
         ("tong kinh phi xay dung ihanoi la bao nhieu", MONEY),  # typed without tones
         ("What was the contract value awarded to Viettel?", MONEY),
         ("How much technical assistance did USTDA fund?", MONEY),
+        ("Đề án cần tổng cộng bao nhiêu vốn?", MONEY),  # capital is money, not a count of it
         ("Hà Nội đứng thứ mấy về chỉ số DTI năm 2023?", RANK),
         ("Đà Nẵng xếp hạng bao nhiêu trong bảng DTI 2024?", RANK),
         ("iHanoi đi vào vận hành từ ngày nào?", DATE),
