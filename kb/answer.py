@@ -92,9 +92,13 @@ def _asks(pattern: re.Pattern[str], question: str) -> bool:
 
 
 def question_kind(question: str) -> str:
-    """'compare', 'lesson' or 'direct': the shape the answer should take."""
-    if len(cities_named(question)) >= 2 or _asks(_COMPARE, question):
+    """'compare', 'lesson' or 'direct': the shape the answer should take. A question that names
+    several cities but asks for one figure ("on what date did the three departments sign") is
+    direct: the figure is one fact, not one per city."""
+    if _asks(_COMPARE, question):
         return "compare"
+    if len(cities_named(question)) >= 2:
+        return "direct" if expected_type(question) else "compare"
     return "lesson" if _asks(_WHY, question) else "direct"
 
 

@@ -62,6 +62,24 @@ def test_unrelated_question_abstains_with_nearest_documents(small_kb):
     assert "No document" in answer.text
 
 
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Compare the lessons of Hanoi and Da Nang", "compare"),
+        ("What did Hanoi and Da Nang learn from free Wi-Fi?", "compare"),
+        ("So sánh iParking Hà Nội với bãi đỗ xe thông minh TP.HCM", "compare"),
+        # one figure about several cities is one fact, not a part per city
+        ("On what date did Hanoi, HCMC and Da Nang sign their memorandum?", "direct"),
+        ("How much did Hanoi and Da Nang spend together on shared projects?", "direct"),
+        # unless the question asks to compare the figures
+        ("Compare how much Hanoi and Da Nang spent on their operations centres", "compare"),
+        ("Why did iParking fail in Hanoi?", "lesson"),
+    ],
+)
+def test_question_kind(question, kind):
+    assert question_kind(question) == kind
+
+
 def test_comparison_gives_one_part_per_city(small_kb):
     answer = ask(small_kb, "Compare the lessons of Hanoi and Da Nang")
     assert question_kind("Compare the lessons of Hanoi and Da Nang") == "compare"
