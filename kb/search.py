@@ -88,7 +88,8 @@ def _search_once(
             words, other = target
             only_other = replace(filters or Filters(), language=(other,))
             translated = _resolve(kb, kb.lexical.search(words, pool, only_other), found, registry)
-            translated_dense = _dense(kb, words, pool, filters, found, registry, language=other)
+            # the translated view only has to lift the other language's best passages
+            translated_dense = _dense(kb, words, pool // 3, filters, found, registry, other)
         doc_of = {cid: sc.chunk.doc_id for cid, sc in found.items()}
         lang_of = {d: doc.language for d, doc in registry.items()}
         fused = fuse(dense, lexical, signals, doc_of, lang_of, translated, translated_dense)
