@@ -199,6 +199,10 @@ def offline_answer(
     picked = pick_sentences(
         kb, question, passages, lang, lesson_first=kind == "lesson", expect=expect
     )
+    if not picked and not expect:
+        # the best passages hold no claim (a title page, a heading): read their documents' rest
+        passages = focus_passages(kb, hits, lambda _chunk: True)
+        picked = pick_sentences(kb, question, passages, lang, lesson_first=kind == "lesson")
     if not picked:
         return abstain(hits, lang)
     return compose(picked, lang, kind, hits)
@@ -312,15 +316,20 @@ def _candidates(hits: list[Hit]) -> list[Sentence]:
         if hit.chunk.is_reference:
             continue
         text = hit.chunk.text
+        title = _plain(hit.doc.title)
         for start, end in sentence_spans(text):
             start = _skip_marker(text, start, end)
             body = text[start:end]
-            if not _is_claim(body):
-                continue  # headings and fragments are not claims
+            if not _is_claim(body) or _plain(body) in title:
+                continue  # headings, fragments and (a wrapped line of) the title are not claims
             if is_instruction_like(body):
                 continue  # text aimed at an AI model is data, never part of an answer
             out.append(Sentence(hit, start, end, body, 0.0))
     return out
+
+
+def _plain(text: str) -> str:
+    return " ".join(fold(text.lower()).split())
 
 
 def _is_claim(body: str) -> bool:

@@ -185,3 +185,20 @@ def test_vietnamese_stop_words_are_not_content_but_city_names_are():
     }
     # typed without diacritics, the folded stop words still go
     assert content_terms("bai hoc cua cac thanh pho") == {"bai", "hoc"}
+
+
+def test_a_wrapped_line_of_the_title_is_no_claim():
+    # A PDF's title page wraps its title across lines; the first line reads like a sentence.
+    from kb.answer import _candidates
+    from kb.types import Chunk, DocMeta, Hit
+
+    title = "Hậu kiểm hệ thống Wi-Fi công cộng miễn phí Đà Nẵng 2012–2016: phủ sóng nhanh"
+    text = (
+        "Hậu kiểm hệ thống Wi-Fi công cộng miễn phí Đà\n\nNẵng 2012–2016\n\n"
+        "Mạng Wi-Fi được phủ sóng rộng nhưng chất lượng chỉ ổn định ở vùng lõi."
+    )
+    chunk = Chunk(chunk_id="d#0", doc_id="d", index=0, text=text, start=0, end=len(text))
+    hit = Hit(rank=1, score=1.0, chunk=chunk, doc=DocMeta(doc_id="d", title=title))
+    assert [s.text for s in _candidates([hit])] == [
+        "Mạng Wi-Fi được phủ sóng rộng nhưng chất lượng chỉ ổn định ở vùng lõi."
+    ]

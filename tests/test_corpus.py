@@ -154,3 +154,23 @@ def test_an_english_question_finds_the_vietnamese_report_first(corpus_kb, questi
 
     kb, _ = corpus_kb
     assert search(kb, question, k=5)[0].doc.doc_id == report
+
+
+def test_a_title_page_is_not_an_answer_but_its_document_is(corpus_kb):
+    # The draft scheme is a PDF whose best passages for this question are its wrapped title:
+    # no claim there, so the answer reads the rest of the document instead of quoting the title
+    # or giving up.
+    from kb.answer import answer_passages, ask, pick_sentences, question_kind, scope
+    from kb.search import search
+
+    kb, _ = corpus_kb
+    question = "du thao de an do thi thong minh tphcm 2026 2030"
+    hits = search(kb, question, k=6, filters=scope(question, None))
+    best = answer_passages(kb, question, hits, question_kind(question), None)
+    assert {h.doc.doc_id for h in best} == {"hcm-du-thao-de-an-dttm-2026-2030"}
+    assert not pick_sentences(kb, question, best, "vi", lesson_first=False)
+    answer = ask(kb, question)
+    assert not answer.abstained
+    title = kb.store.registry()["hcm-du-thao-de-an-dttm-2026-2030"].title
+    assert {c.doc_id for c in answer.citations} == {"hcm-du-thao-de-an-dttm-2026-2030"}
+    assert all(c.quote not in title for c in answer.citations)
