@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from kb.answer_type import expected_type, gives
+from kb.answer_type import MONEY, asks_about_money, expected_type, gives
 from kb.knowledge_base import KnowledgeBase
 from kb.search import clean_query, search
 from kb.text import detect_language, fold, is_instruction_like, nfc, sentence_spans
@@ -32,6 +32,7 @@ FOCUS_DOCS = 2
 # between two equally relevant sentences, the one in the question's language; a larger edge made
 # answers cite a same-language document beside the point (golden citation precision 0.85 -> 0.83)
 SAME_LANGUAGE_EDGE = 0.01
+FIGURE_EDGE = 0.05  # for a sentence that gives the kind of figure a comparison is about
 PASSAGE_PRIOR = 0.1  # weight of a passage's retrieval score (against the best) in its sentences
 CANDIDATE_HITS = 6
 _WHY = re.compile(
@@ -261,10 +262,12 @@ def pick_sentences(
     lesson_first: bool,
     limit: int = MAX_SENTENCES,
     expect: str | None = None,
+    prefer: str | None = None,
 ) -> list[Sentence]:
     """Relevant, non-redundant sentences, in the question's language when the sources allow.
     With ``expect`` (the figure a factual question asks for), the answer opens with a relevant
-    sentence that gives such a figure, and there is no answer when none does."""
+    sentence that gives such a figure, and there is no answer when none does. With ``prefer``,
+    sentences giving such a figure rank higher, but others may answer too."""
     candidates = _candidates(hits)
     if not candidates:
         return []
@@ -281,6 +284,8 @@ def pick_sentences(
         score = float(vec @ qvec) + 0.15 * overlap + PASSAGE_PRIOR * prior[s.hit.chunk.chunk_id]
         if same_lang and s.hit.doc.language and s.hit.doc.language != lang:
             score -= SAME_LANGUAGE_EDGE
+        if prefer and gives(prefer, s.text, question):
+            score += FIGURE_EDGE
         scored.append(replace(s, score=score, vector=vec))
     scored.sort(key=lambda s: -s.score)
     if expect:
@@ -401,6 +406,7 @@ def _compare(kb: KnowledgeBase, question: str, filters: Filters | None, lang: st
         cities = [c for c in cities if c in filters.city] or list(filters.city)
     per_city: dict[str, list[Sentence]] = {}
     closest: dict[str, float] = {}
+    money = asks_about_money(question)
     for city in [*cities, "multi"]:
         if city == "multi" and filters and filters.city and city not in filters.city:
             continue
@@ -408,8 +414,16 @@ def _compare(kb: KnowledgeBase, question: str, filters: Filters | None, lang: st
         hits = search(kb, question, k=4, filters=city_filters)
         # A question about several cities is less similar to any one city's passage.
         if hits and not should_abstain(kb, question, hits, ABSTAIN_DENSE - COMPARE_SLACK):
+            if money:  # the best documents' passages that give a sum join the candidates
+                hits = focus_passages(kb, hits, lambda c: gives(MONEY, c.text, question))
             picked = pick_sentences(
-                kb, question, hits, lang, lesson_first=_asks(_WHY, question), limit=2
+                kb,
+                question,
+                hits,
+                lang,
+                lesson_first=_asks(_WHY, question),
+                limit=2,
+                prefer=MONEY if money else None,
             )
             if picked:
                 per_city[city] = picked

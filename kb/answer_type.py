@@ -79,6 +79,15 @@ def expected_type(question: str) -> str | None:
     return COUNT if _VI_COUNT.search(question.lower()) else None
 
 
+_FUNDING = re.compile(r"\b(fund\w*|financ\w*|paid for|pay for|tai tro|nguon von|von vay|chi tra)\b")
+
+
+def asks_about_money(question: str) -> bool:
+    """An amount asked for, or how something was paid for ("how did the cities fund ..."):
+    sentences that give sums of money answer it best."""
+    return expected_type(question) == MONEY or bool(_FUNDING.search(fold(question.lower())))
+
+
 def gives(kind: str, sentence: str, question: str) -> bool:
     """Whether ``sentence`` holds a figure of ``kind`` that the question does not already hold."""
     text = fold(sentence.lower())

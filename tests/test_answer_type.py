@@ -120,3 +120,13 @@ def test_unknown_acronym_abstains(small_kb):
     assert answer.abstained
     known = ask(small_kb, "What lessons did Da Nang learn from free public Wi-Fi?")
     assert not known.abstained
+
+
+def test_questions_about_paying_for_something_are_about_money():
+    from kb.answer_type import asks_about_money
+
+    assert asks_about_money("How did the three cities fund their operations centres?")
+    assert asks_about_money("Ai tài trợ cho trung tâm IOC Đà Nẵng?")
+    assert asks_about_money("What was the contract value awarded to Viettel?")
+    assert not asks_about_money("Why did iParking fail?")
+    assert not asks_about_money("How many Wi-Fi access points were installed?")

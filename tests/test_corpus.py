@@ -174,3 +174,16 @@ def test_a_title_page_is_not_an_answer_but_its_document_is(corpus_kb):
     title = kb.store.registry()["hcm-du-thao-de-an-dttm-2026-2030"].title
     assert {c.doc_id for c in answer.citations} == {"hcm-du-thao-de-an-dttm-2026-2030"}
     assert all(c.quote not in title for c in answer.citations)
+
+
+def test_a_comparison_of_funding_quotes_sums_of_money(corpus_kb):
+    # The issue's own example. Without the preference for sentences that give a sum, every part
+    # was about the centres' plans and timelines and none said what paid for them.
+    from kb.answer import ask
+    from kb.answer_type import MONEY, gives
+
+    kb, _ = corpus_kb
+    question = "How did the three cities fund their operations centres?"
+    answer = ask(kb, question)
+    assert len(answer.parts) >= 2
+    assert any(gives(MONEY, c.quote, question) for c in answer.citations)
