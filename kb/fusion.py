@@ -32,10 +32,10 @@ two similarities, to the question and to its translated terms less ``TRANSLATION
 of terms in a passage's own language is nearer to it than a question in another language is,
 whether or not the passage answers it; ``SURE_BIAS`` more when the question's own BM25 list is
 confident, since the question's terms then already found their passages), capped just below the
-question's own nearest passage.
-Dense search then ranks an answer written in the other language near where it would rank one
-written in the question's language, without pushing down a passage that matches the question
-as asked (uncapped, factual and lesson questions lost 0.02 nDCG@10 on the golden set).
+question's own nearest passage. Dense search then ranks an answer written in the other language
+near where it would rank one written in the question's language, without pushing down a passage
+that matches the question as asked (uncapped, factual and lesson questions lost 0.02 nDCG@10 on
+the golden set).
 
 The constants were tuned on the golden set and checked on the held-out set (evals/README.md
 shows the figures per query kind for both).
@@ -151,7 +151,7 @@ def fuse(
 def _better_view(
     dense: list[tuple[str, float]],
     translated_dense: list[tuple[str, float]],
-    bias: float = TRANSLATION_BIAS,
+    bias: float,
 ) -> list[tuple[str, float]]:
     """The dense ranking with each passage at the better of its similarity to the question and
     its similarity to the translated terms less ``bias``, but never above the question's
