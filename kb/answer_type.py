@@ -38,8 +38,8 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _MONEY_UNIT = re.compile(
     r"((\d|\bty|\btrieu|\bnghin|\bngan)\s*dong\b|\b(vnd|usd|dollars?|yen|euros?)\b|\$|€)"
 )
-_COUNTED = re.compile(r"\b(?:how many|bao nhieu)\s+(\w[\w-]*)")
-_COUNTED_WORDS = re.compile(r"\b(?:how many|bao nhiêu)\s+((?:[\w-]+\s*){1,3})")
+# "how many" / "bao nhiêu" and the (up to three) words that follow: what is counted
+_COUNTED = re.compile(r"\b(?:how many|bao nhiêu|bao nhieu)\s+((?:[\w-]+\s*){1,3})")
 # words after "how many" / "bao nhiêu" that do not name what is counted (classifiers, particles)
 _NOT_COUNTED = {"the", "of", "cai", "chiec", "con", "trong", "cho", "cua", "la", "duoc", "tai"}
 _RANK_WORD = re.compile(
@@ -112,25 +112,24 @@ def _names_counted_thing(question: str, sentence: str, folded_sentence: str) -> 
     """ "How many passengers" wants a number of passengers: a sentence must name them (in
     English, singular or plural; in the other language, as the glossary translates the word).
     When the glossary does not know the word, a sentence in the other language passes."""
-    m = _COUNTED.search(fold(question.lower()))
-    if not m or m.group(1) in _NOT_COUNTED:
+    m = _COUNTED.search(nfc(question.lower()))
+    words = m.group(1).split() if m else []
+    if not words or fold(words[0]) in _NOT_COUNTED:
         return True
-    noun = m.group(1)
+    noun = fold(words[0])
     language = detect_language(question)
     if detect_language(sentence) != language:
-        return _names_in_other_language(question, language, folded_sentence)
+        return _names_in_other_language(words, language, folded_sentence)
     if language == "en":
         noun = re.sub(r"(ies|es|s)$", "", noun) if len(noun) > 3 else noun
         return re.search(rf"\b{re.escape(noun)}", folded_sentence) is not None
     return re.search(rf"\b{re.escape(noun)}\b", folded_sentence) is not None
 
 
-def _names_in_other_language(question: str, language: str, folded_sentence: str) -> bool:
+def _names_in_other_language(words: list[str], language: str, folded_sentence: str) -> bool:
     """The counted thing's glossary translation in the sentence ("passengers" -> "hành khách",
     "traffic violations" -> "vi phạm"); True when the glossary knows none of the phrases the
     counted words start, since the sentence cannot be checked then."""
-    m = _COUNTED_WORDS.search(nfc(question.lower()))
-    words = m.group(1).split() if m else []
     glossary = default_glossary().targets.get(language, {})
     phrases = [" ".join(words[:n]) for n in range(1, len(words) + 1)]  # "traffic violations"
     targets = [t for p in phrases for t in glossary.get(p, ())]
