@@ -13,16 +13,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from kb.abstention import ABSTAIN_DENSE, should_abstain
 from kb.answer_type import MONEY, asks_about_money, expected_type, gives
 from kb.knowledge_base import KnowledgeBase
 from kb.search import clean_query, search
-from kb.text import detect_language, fold, is_instruction_like, nfc, sentence_spans
+from kb.text import detect_language, fold, is_instruction_like, sentence_spans
 from kb.tokenize import exact_tokens, folded_tokens
-from kb.types import CITY_NAMES, Answer, Chunk, Citation, DocMeta, Filters, Hit
+from kb.types import CITY_NAMES, CITY_WORDS, Answer, Chunk, Citation, DocMeta, Filters, Hit
 
-# Calibrated on the golden set's unanswerable queries (see evals/README.md, "Abstention").
-ABSTAIN_DENSE = 0.83
-ABSTAIN_COVERAGE = 0.25
 COMPARE_SLACK = 0.02
 MAX_SENTENCES = 4
 REDUNDANT = 0.93  # cosine above which two sentences say the same thing
@@ -45,20 +43,6 @@ _COMPARE = re.compile(
     r"three cities|each city|the cities)\b",
     re.IGNORECASE,
 )
-_ACRONYM = re.compile(r"\b[A-ZĐ][A-ZĐ0-9]{1,9}\b")
-_CITY_WORDS = {
-    "hanoi": ("hà nội", "ha noi", "hanoi"),
-    "hcmc": ("hồ chí minh", "ho chi minh", "hcmc", "tp.hcm", "tphcm", "saigon", "sài gòn"),
-    "danang": ("đà nẵng", "da nang", "danang"),
-}
-_STOP = set(
-    """the a an of in on at to for and or is are was were be been what which who how why when did
-    do does with from by as that this it its their there about into than then has have had not no
-    city cities của và là các những được trong cho với về tại đến này đó có không một như thế nào
-    gì sao vì bao nhiêu thành phố ra đã đang sẽ khi ai đâu compare comparison differ different
-    difference so sánh khác nhau biệt""".split()
-)
-_STOP_UNACCENTED = {fold(w) for w in _STOP}  # for Vietnamese typed without diacritics
 TEXTS = {
     "vi": {
         "abstain": "Không có tài liệu nào trong kho trả lời câu hỏi này.",
@@ -105,7 +89,7 @@ def question_kind(question: str) -> str:
 
 def cities_named(question: str) -> list[str]:
     low = question.lower()
-    return [city for city, words in _CITY_WORDS.items() if any(w in low for w in words)]
+    return [city for city, words in CITY_WORDS.items() if any(w in low for w in words)]
 
 
 def scope(question: str, filters: Filters | None) -> Filters | None:
@@ -115,56 +99,6 @@ def scope(question: str, filters: Filters | None) -> Filters | None:
     if len(named) != 1 or (filters and filters.city):
         return filters
     return replace(filters or Filters(), city=(named[0], "multi"))
-
-
-def content_terms(text: str) -> set[str]:
-    """Folded content syllables of a question, for coverage checks. Stop words are taken out
-    before folding: folded, "đã" (already) would also remove the "Đà" of Đà Nẵng; a word typed
-    without diacritics is matched against the folded stop words."""
-    words = re.findall(r"\w+", nfc(text.lower()))
-    return {
-        fold(w)
-        for w in words
-        if len(w) > 1 and w not in _STOP and not (w == fold(w) and w in _STOP_UNACCENTED)
-    }
-
-
-def coverage(kb: KnowledgeBase, question: str, hits: list[Hit]) -> float:
-    """IDF-weighted share of the question's content terms found in its best passage."""
-    terms = content_terms(question)
-    if not terms:
-        return 1.0
-    idf = {t: kb.lexical.idf(t) for t in terms}
-    total = sum(idf.values()) or 1.0
-    best = 0.0
-    for hit in hits:
-        seen = terms & content_terms(hit.doc.title + " " + hit.chunk.text)
-        best = max(best, sum(idf[t] for t in seen) / total)
-    return best
-
-
-def unknown_acronyms(kb: KnowledgeBase, question: str) -> list[str]:
-    """Acronyms of the question (such as PCI) that no passage contains: the knowledge base does not
-    cover what they name, however close the rest of the question is."""
-    return [a for a in _ACRONYM.findall(question) if kb.lexical.is_unknown(fold(a.lower()))]
-
-
-def should_abstain(
-    kb: KnowledgeBase, question: str, hits: list[Hit], dense_floor: float = ABSTAIN_DENSE
-) -> bool:
-    """True when no passage is close in meaning, the question names an acronym no passage has,
-    or (for same-language sources) the passages miss the question's distinctive terms.
-    Thresholds: see evals/README.md, "Abstention"."""
-    if not hits:
-        return True
-    if max((h.dense_score or 0.0) for h in hits) < dense_floor:
-        return True
-    if unknown_acronyms(kb, question):
-        return True  # acronyms read the same in both languages
-    lang = detect_language(question)
-    if sum(h.doc.language != lang for h in hits[:3]) >= 2:
-        return False  # the sources are in the other language: term overlap says nothing
-    return coverage(kb, question, hits[:4]) < ABSTAIN_COVERAGE
 
 
 def ask(

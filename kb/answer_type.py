@@ -22,7 +22,10 @@ _ASKS = (
         MONEY,
         r"\b(kinh phi|chi phi|ngan sach|tong muc dau tu|von dau tu|gia tri hop dong|bao nhieu tien"
         r"|bao nhieu ty|bao nhieu von|ty dong|trieu dong|budget|cost|costs|spend|spent|contract value"
-        r"|how much (?:money|funding)|how much .* (?:cost|spend|pay|fund|funded|invest|lend|loan))\b",
+        r"|how much (?:money|funding)|how much .* (?:cost|spend|pay|fund|funded|invest|lend|loan)"
+        r"|gia (?:ve|thue|ban|cuoc)|muc gia|muc phi|le phi|phi (?:do xe|gui xe|dich vu)"
+        r"|(?:gia|phi) (?:la )?bao nhieu"
+        r"|prices?|fares?|fees?|tariffs?)\b",
     ),
     (
         RANK,

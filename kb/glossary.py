@@ -34,14 +34,21 @@ class Glossary:
     def translate(self, query: str, language: str) -> str:
         """The query's domain terms in the other language, plus its numbers and acronyms;
         empty when no term is known (or the language is not 'vi' or 'en')."""
-        if language not in self.patterns:
-            return ""
         found: dict[str, None] = {}
-        for m in self.patterns[language].finditer(nfc(query).lower()):
-            found.update(dict.fromkeys(self.targets[language][m.group(0)][:VARIANTS_USED]))
+        for _phrase, targets in self.concepts(query, language):
+            found.update(dict.fromkeys(targets[:VARIANTS_USED]))
         if not found:
             return ""
         return " ".join([*found, *_KEEP.findall(query)])
+
+    def concepts(self, query: str, language: str) -> list[tuple[str, tuple[str, ...]]]:
+        """The glossary phrases found in the query, each with all its translations."""
+        if language not in self.patterns:
+            return []
+        return [
+            (m.group(0), self.targets[language][m.group(0)])
+            for m in self.patterns[language].finditer(nfc(query).lower())
+        ]
 
 
 def parse(text: str, source: str = "glossary") -> Glossary:

@@ -15,15 +15,14 @@ from dataclasses import replace
 
 import numpy as np
 
+from kb.abstention import content_terms, should_abstain
 from kb.answer import (
     CANDIDATE_HITS,
     abstain,
     answer_passages,
     cite,
-    content_terms,
     question_kind,
     scope,
-    should_abstain,
 )
 from kb.answer_type import expected_type
 from kb.knowledge_base import KnowledgeBase

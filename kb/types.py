@@ -15,6 +15,12 @@ CITY_NAMES = {
     "danang": "Đà Nẵng",
     "multi": "3 cities",
 }
+# How questions name the cities, lowercased, with and without diacritics
+CITY_WORDS = {
+    "hanoi": ("hà nội", "ha noi", "hanoi"),
+    "hcmc": ("hồ chí minh", "ho chi minh", "hcmc", "tp.hcm", "tphcm", "saigon", "sài gòn"),
+    "danang": ("đà nẵng", "da nang", "danang"),
+}
 
 
 @dataclass(frozen=True)

@@ -172,7 +172,7 @@ def test_a_question_about_one_city_is_answered_from_that_city(small_kb):
 
 
 def test_vietnamese_stop_words_are_not_content_but_city_names_are():
-    from kb.answer import content_terms
+    from kb.abstention import content_terms
 
     # "đã" (already) and "Đà" (of Đà Nẵng) fold alike: the stop word goes, the name stays
     assert content_terms("Đà Nẵng đã làm gì với Wi-Fi của các phường?") == {

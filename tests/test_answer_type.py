@@ -20,6 +20,12 @@ from kb.answer_type import COUNT, DATE, MONEY, RANK, expected_type, gives
         ("What was the contract value awarded to Viettel?", MONEY),
         ("How much technical assistance did USTDA fund?", MONEY),
         ("Đề án cần tổng cộng bao nhiêu vốn?", MONEY),  # capital is money, not a count of it
+        # a price or a fee is money: "giá ... bao nhiêu" asks for no count
+        ("Giá thuê căn hộ ở Đà Nẵng là bao nhiêu?", MONEY),
+        ("Phí đỗ xe iParking là bao nhiêu?", MONEY),
+        ("What is the price of a metro ticket?", MONEY),
+        ("What was the parking fee per hour?", MONEY),
+        ("Bao nhiêu hộ gia đình góp tiền lắp camera?", COUNT),  # "gia đình" is no price
         ("Hà Nội đứng thứ mấy về chỉ số DTI năm 2023?", RANK),
         ("Đà Nẵng xếp hạng bao nhiêu trong bảng DTI 2024?", RANK),
         ("iHanoi đi vào vận hành từ ngày nào?", DATE),

@@ -1,0 +1,181 @@
+"""When the knowledge base does not answer a question: the answerer then says so and lists the
+nearest documents, instead of stitching unrelated sentences together.
+
+Three signals, each calibrated on the golden set's unanswerable queries (evals/README.md,
+"Abstention"): no passage close in meaning, an acronym no passage contains, and the best passages
+missing the question's distinctive terms (coverage). Coverage reads a passage in the other
+language through the glossary, and Vietnamese typed without tones by words, not syllables.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable
+
+from kb.glossary import default_glossary
+from kb.knowledge_base import KnowledgeBase
+from kb.search import query_signals
+from kb.text import detect_language, fold, nfc
+from kb.tokenize import syllable_runs
+from kb.types import CITY_WORDS, Hit
+
+ABSTAIN_DENSE = 0.83
+ABSTAIN_COVERAGE = 0.25
+# Vietnamese typed without tones: e5 reads it poorly, so similarities run lower, and one folded
+# syllable stands for several words ("pho" is phố and phở), so coverage is counted in words
+UNACCENTED_SLACK = 0.03
+ABSTAIN_WORD_COVERAGE = 0.30
+COVERAGE_PASSAGES = 4
+
+# the city a question names shows nothing about its topic: every passage is about one of them
+_CITY = re.compile(
+    r"(?<!\w)(?:"
+    + "|".join(re.escape(w) for w in sorted(itertools.chain(*CITY_WORDS.values()), key=len)[::-1])
+    + r")(?!\w)"
+)
+_ACRONYM = re.compile(r"\b[A-ZĐ][A-ZĐ0-9]{1,9}\b")
+_STOP = set(
+    """the a an of in on at to for and or is are was were be been what which who how why when did
+    do does with from by as that this it its their there about into than then has have had not no
+    city cities của và là các những được trong cho với về tại đến này đó có không một như thế nào
+    gì sao vì bao nhiêu thành phố ra đã đang sẽ khi ai đâu compare comparison differ different
+    difference so sánh khác nhau biệt""".split()
+)
+_STOP_UNACCENTED = {fold(w) for w in _STOP}  # for Vietnamese typed without diacritics
+
+
+def content_terms(text: str) -> set[str]:
+    """Folded content syllables of a question, for coverage checks. Stop words are taken out
+    before folding: folded, "đã" (already) would also remove the "Đà" of Đà Nẵng; a word typed
+    without diacritics is matched against the folded stop words."""
+    words = re.findall(r"\w+", nfc(text.lower()))
+    return {
+        fold(w)
+        for w in words
+        if len(w) > 1 and w not in _STOP and not (w == fold(w) and w in _STOP_UNACCENTED)
+    }
+
+
+def content_words(text: str) -> set[str]:
+    """Folded syllable pairs ("pho_bo"): for Vietnamese typed without tones, where a single
+    folded syllable is too ambiguous to show that a passage is about the question. A pair of two
+    stop words is not a content word."""
+    pairs = set()
+    for run in syllable_runs(text):
+        folded = [fold(s) for s in run]
+        for a, b in itertools.pairwise(folded):
+            if not (a in _STOP_UNACCENTED and b in _STOP_UNACCENTED):
+                pairs.add(f"{a}_{b}")
+    return pairs
+
+
+def coverage(
+    kb: KnowledgeBase,
+    question: str,
+    hits: list[Hit],
+    terms_of: Callable[[str], set[str]] = content_terms,
+    language: str | None = None,
+) -> float:
+    """IDF-weighted share of the question's content terms (or words) found in its best passage,
+    leaving out the city it names. With the question's ``language``, a passage in the other
+    language is read through the glossary (see ``_found_across``)."""
+    question = _CITY.sub(" ", nfc(question.lower()))
+    terms = terms_of(question)
+    if not terms:
+        return 1.0
+    idf = {t: kb.lexical.idf(t) for t in terms}
+    total = sum(idf.values()) or 1.0
+    translated = _translations(question, language) if language else {}
+    spelled = _spellings(question)
+    best = 0.0
+    for hit in hits:
+        text = hit.doc.title + " " + hit.chunk.text
+        if language and hit.doc.language and hit.doc.language != language:
+            found = _found_across(kb, idf, spelled, translated, text)
+        else:
+            found = {t: idf[t] for t in terms & terms_of(text)}
+        best = max(best, sum(found.values()) / total)
+    return best
+
+
+def _found_across(
+    kb: KnowledgeBase,
+    idf: dict[str, float],
+    spelled: dict[str, set[str]],
+    translated: dict[str, list[str]],
+    text: str,
+) -> dict[str, float]:
+    """The question's terms that a passage in the other language has, with their weights:
+    - spelled exactly as in the question (names, numbers, acronyms), at the term's weight;
+      folded matches would mislead across languages (the English "long" is the folded "lòng");
+    - in translation ("wards" as "phường"), at most at the translation's own weight, since a
+      common translation ("street" as "đường") shows little."""
+    words = set(re.findall(r"\w+", nfc(text.lower())))
+    folded = " ".join(fold(nfc(text.lower())).split())
+    found = {}
+    for term, weight in idf.items():
+        if spelled.get(term, set()) & words:
+            found[term] = weight
+            continue
+        shown = [_phrase_idf(kb, p) for p in translated.get(term, []) if _has(folded, p)]
+        if shown:
+            found[term] = min(weight, max(shown))
+    return found
+
+
+def _phrase_idf(kb: KnowledgeBase, folded_phrase: str) -> float:
+    """A lower bound of a phrase's IDF: that of its rarest syllable pair (or syllable)."""
+    syllables = folded_phrase.split()
+    grams = [f"{a}_{b}" for a, b in itertools.pairwise(syllables)] or syllables
+    return max(kb.lexical.idf(g) for g in grams)
+
+
+def _translations(question: str, language: str) -> dict[str, list[str]]:
+    """Each content term of the question's glossary phrases -> the folded translations."""
+    out: dict[str, list[str]] = {}
+    for phrase, targets in default_glossary().concepts(question, language):
+        for term in content_terms(phrase):
+            out.setdefault(term, []).extend(fold(t) for t in targets)
+    return out
+
+
+def _spellings(question: str) -> dict[str, set[str]]:
+    """Each folded content term -> how the question spells it."""
+    out: dict[str, set[str]] = {}
+    for word in re.findall(r"\w+", nfc(question.lower())):
+        out.setdefault(fold(word), set()).add(word)
+    return out
+
+
+def _has(folded_text: str, folded_phrase: str) -> bool:
+    return bool(re.search(rf"(?<!\w){re.escape(folded_phrase)}(?!\w)", folded_text))
+
+
+def unknown_acronyms(kb: KnowledgeBase, question: str) -> list[str]:
+    """Acronyms of the question (such as PCI) that no passage contains: the knowledge base does not
+    cover what they name, however close the rest of the question is."""
+    return [a for a in _ACRONYM.findall(question) if kb.lexical.is_unknown(fold(a.lower()))]
+
+
+def should_abstain(
+    kb: KnowledgeBase, question: str, hits: list[Hit], dense_floor: float = ABSTAIN_DENSE
+) -> bool:
+    """True when no passage is close in meaning, the question names an acronym no passage has,
+    or the best passages miss the question's distinctive terms."""
+    if not hits:
+        return True
+    unaccented = query_signals(question).unaccented
+    if unaccented:
+        dense_floor -= UNACCENTED_SLACK
+    if max((h.dense_score or 0.0) for h in hits) < dense_floor:
+        return True
+    if unknown_acronyms(kb, question):
+        return True  # acronyms read the same in both languages
+    best = hits[:COVERAGE_PASSAGES]
+    language = detect_language(question)
+    if unaccented:
+        if sum(h.doc.language != language for h in hits[:3]) >= 2:
+            return False  # no glossary for toneless text: term overlap says nothing here
+        return coverage(kb, question, best, content_words) < ABSTAIN_WORD_COVERAGE
+    return coverage(kb, question, best, language=language) < ABSTAIN_COVERAGE
