@@ -200,7 +200,8 @@ def pick_sentences(
 ) -> list[Sentence]:
     """Relevant, non-redundant sentences, in the question's language when the sources allow.
     With ``expect`` (the figure a factual question asks for), the answer opens with a relevant
-    sentence that gives such a figure, and there is no answer when none does. With ``prefer``,
+    sentence that gives such a figure, and there is no answer when none does; the sentences
+    around the figure come from its document, so that they are about the same thing. With ``prefer``,
     sentences giving such a figure rank higher, but others may answer too."""
     candidates = _candidates(hits)
     if not candidates:
@@ -226,7 +227,9 @@ def pick_sentences(
         answering = [s for s in scored if gives(expect, s.text, question)]
         if not answering:
             return []
-        return answering[:1] + _select(scored, answering[:1], limit - 1)
+        doc = answering[0].hit.doc.doc_id
+        same = [s for s in scored if s.hit.doc.doc_id == doc]
+        return answering[:1] + _select(same, answering[:1], limit - 1)
     lessons = [s for s in scored if s.hit.chunk.is_lesson]
     if not (lesson_first and lessons):
         return _select(scored, [], limit)
