@@ -1,5 +1,5 @@
-"""What a factual question asks for (an amount of money, a count, a rank, a date) and whether a
-sentence gives it.
+"""What a factual question asks for (an amount of money, a count, a rank, a date, a company) and
+whether a sentence gives it.
 
 Why: the hardest questions to abstain on are near misses, such as the budget of a project the
 knowledge base describes without its budget. The passages are about the right thing, so their
@@ -14,7 +14,7 @@ import re
 from kb.glossary import default_glossary
 from kb.text import detect_language, fold, nfc
 
-MONEY, COUNT, RANK, DATE = "money", "count", "rank", "date"
+MONEY, COUNT, RANK, DATE, ORG = "money", "count", "rank", "date", "organisation"
 
 # Patterns are matched on folded, lowercased text, so "bao nhiêu" and "bao nhieu" both match.
 _ASKS = (
@@ -33,6 +33,11 @@ _ASKS = (
         r"|ranked)\b",
     ),
     (DATE, r"\b(khi nao|ngay nao|nam nao|thang nao|bao gio|when|what date|which date|what year)\b"),
+    (
+        ORG,
+        r"\b(?:which|what) (?:vendors?|contractors?|compan(?:y|ies)|firms?|suppliers?)\b"
+        r"|\b(?:cong ty|doanh nghiep|nha thau|tap doan|nha cung cap) nao\b",
+    ),
     (COUNT, r"\b(bao nhieu|how many|how much|what number|number of|so luong)\b"),
 )
 _VI_COUNT = re.compile(r"\bmấy\b")  # folded it would be the English "may"
@@ -54,6 +59,18 @@ _DATE = re.compile(
     r"|september|october|november|december)\b"  # "may" only as "May 2020": not the verb
 )
 
+
+_ORG_INTRODUCED = re.compile(
+    r"\b(?:[Cc]ông ty|[Tt]ập đoàn|[Ll]iên danh|[Nn]hà thầu|[Cc]ompany|[Cc]ontractor|[Vv]endor"
+    r"|[Ss]upplier|[Ff]irm|[Cc]onsortium)\s+((?:[A-ZĐ][\w&.-]*\s?)+)"
+)
+_BRAND = re.compile(r"\b[A-ZĐ][A-ZĐ0-9&]{1,9}\b|\b[A-Za-z]+[a-z][A-Z]\w*\b")
+# acronyms of things, places and public bodies, not of companies
+_GENERIC_ACRONYMS = set(
+    """IOC ICT IT AI API DTI PCI PAR BRT ITS AQI GIS IOT IoT VND USD US EU CSDL UBND HĐND TP HCM
+    HCMC QĐ NĐ CP TTG TTg SMS QR EOC DXC MOU ASCN ASEAN PPP BOT ODA IDA ISO CCTV LED GPS OCR
+    SOC CEO PC LAN MAN WAN SIM ID VNeID eKYC CCCD""".split()
+)
 
 # Qualifiers that narrow the amount of money asked for: a sentence giving an annual cost answers
 # "what does it cost a year", a total investment does not; a contract's value is not an estimate.
@@ -93,6 +110,8 @@ def asks_about_money(question: str) -> bool:
 
 def gives(kind: str, sentence: str, question: str) -> bool:
     """Whether ``sentence`` holds a figure of ``kind`` that the question does not already hold."""
+    if kind == ORG:
+        return bool(_organisations(sentence) - _organisations(question))
     text = fold(sentence.lower())
     known = set(_NUMBER.findall(fold(question.lower())))
     if kind == DATE:
@@ -109,6 +128,14 @@ def gives(kind: str, sentence: str, question: str) -> bool:
     if kind == RANK:
         return bool(_RANK_WORD.search(text))
     return _names_counted_thing(question, sentence, text)
+
+
+def _organisations(text: str) -> set[str]:
+    """Names that look like a company's: one introduced as such ("Công ty Gola", "FPT IS"
+    after "company"), or a brand-like acronym (FPT, VNPT, IBM) that is not a generic one."""
+    found = {m.group(1).strip(" .") for m in _ORG_INTRODUCED.finditer(nfc(text))}
+    found |= {a for a in _BRAND.findall(text) if a not in _GENERIC_ACRONYMS}
+    return found
 
 
 def _names_counted_thing(question: str, sentence: str, folded_sentence: str) -> bool:

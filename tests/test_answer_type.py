@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from kb.answer import _is_claim, ask
-from kb.answer_type import COUNT, DATE, MONEY, RANK, expected_type, gives
+from kb.answer_type import COUNT, DATE, MONEY, ORG, RANK, expected_type, gives
 
 
 @pytest.mark.parametrize(
@@ -33,6 +33,9 @@ from kb.answer_type import COUNT, DATE, MONEY, RANK, expected_type, gives
         ("Hà Nội có bao nhiêu trạm quan trắc không khí?", COUNT),
         ("Có mấy trạm quan trắc?", COUNT),
         ("How many Wi-Fi access points were installed?", COUNT),
+        ("Công ty nào phát triển ứng dụng Danang FantastiCity?", ORG),
+        ("Which vendor supplied the servers?", ORG),
+        ("Which contractor won the tender, and what was the contract value?", MONEY),
         ("Why did iParking fail?", None),
         ("What lessons did Da Nang learn from its open data portal?", None),
         ("What may the city learn from Da Nang?", None),  # the English "may" asks for no count
@@ -95,6 +98,15 @@ def test_dates_and_ranks():
     q_rank = "Hà Nội đứng thứ mấy về DTI năm 2023?"
     assert gives(RANK, "Năm 2023 Hà Nội xếp thứ 6/63.", q_rank)
     assert not gives(RANK, "Năm 2023 Hà Nội công bố 12 bộ dữ liệu.", q_rank)
+
+
+def test_a_company_question_needs_a_company_the_question_does_not_name():
+    q = "Công ty nào cùng Trung tâm Xúc tiến Du lịch phát triển ứng dụng Danang FantastiCity?"
+    assert gives(ORG, "Đơn vị phát triển: Công ty Gola.", q)
+    assert gives(ORG, "FPT IS built the app in about three months.", "Which firm built the app?")
+    # a generic acronym is not a company, nor is the app the question names
+    assert not gives(ORG, "Đà Nẵng: cổng dữ liệu mở cung cấp bộ dữ liệu và API.", q)
+    assert not gives(ORG, "FantastiCity gợi ý lịch trình cho du khách.", q)
 
 
 def test_fact_sheet_lines_are_claims_but_headings_are_not():
