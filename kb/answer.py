@@ -13,11 +13,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from kb.abstention import ABSTAIN_DENSE, should_abstain
+from kb.abstention import ABSTAIN_DENSE, content_terms, should_abstain
 from kb.answer_type import MONEY, asks_about_money, expected_type, gives
 from kb.knowledge_base import KnowledgeBase
 from kb.search import clean_query, search
-from kb.text import detect_language, fold, is_instruction_like, sentence_spans
+from kb.text import detect_language, fold, is_instruction_like, nfc, sentence_spans
 from kb.tokenize import exact_tokens, folded_tokens
 from kb.types import CITY_NAMES, CITY_WORDS, Answer, Chunk, Citation, DocMeta, Filters, Hit
 
@@ -38,11 +38,20 @@ _WHY = re.compile(
     r"why|fail\w*|lessons?|learn\w*|root cause|went wrong|problems?)\b",
     re.IGNORECASE,
 )
+_ALL = r"ba thành phố|các thành phố|three cities|each city|the cities"
+_ALL_CITIES = re.compile(rf"\b({_ALL})\b", re.IGNORECASE)
 _COMPARE = re.compile(
-    r"\b(so sánh|so với|khác nhau|khác biệt|ba thành phố|các thành phố|compare\w*|differ\w*|"
-    r"three cities|each city|the cities)\b",
+    rf"\b(so sánh|so với|khác nhau|khác biệt|compare\w*|differ\w*|{_ALL})\b",
     re.IGNORECASE,
 )
+_SIDES = [
+    re.compile(r"\bso sánh (.+?) (?:với|và) (.+)", re.IGNORECASE),
+    re.compile(r"\bcompare (.+?) (?:with|to|and) (.+)", re.IGNORECASE),
+    re.compile(
+        r"\b(?:how|in what ways?) (?:did|does|do|has|have) (.+?) compare (?:with|to) (.+)",
+        re.IGNORECASE,
+    ),
+]
 TEXTS = {
     "vi": {
         "abstain": "Không có tài liệu nào trong kho trả lời câu hỏi này.",
@@ -337,8 +346,15 @@ def cite(n: int, hit: Hit, start: int, end: int) -> Citation:
 
 
 def _compare(kb: KnowledgeBase, question: str, filters: Filters | None, lang: str) -> Answer | None:
-    """One short part per city, side by side; None when fewer than two cities have material."""
-    cities = cities_named(question) or ["hanoi", "hcmc", "danang"]
+    """One short part per city, side by side; None when fewer than two cities have material.
+    A comparison of two things that names no city ("compare iParking with the metro's
+    ticketing") has one part per thing instead."""
+    cities = cities_named(question)
+    if not cities and not _asks(_ALL_CITIES, question):
+        sides = comparison_sides(question)
+        if sides:
+            return _compare_sides(kb, question, sides, filters, lang)
+    cities = cities or ["hanoi", "hcmc", "danang"]
     if filters and filters.city:
         cities = [c for c in cities if c in filters.city] or list(filters.city)
     per_city: dict[str, list[Sentence]] = {}
@@ -375,18 +391,56 @@ def _compare(kb: KnowledgeBase, question: str, filters: Filters | None, lang: st
         return None
     if "multi" in per_city:  # the review of all cities first, then each city's own part
         per_city = {"multi": per_city.pop("multi"), **per_city}
+    return side_by_side(per_city, lang)
+
+
+def comparison_sides(question: str) -> list[str]:
+    """The two things a question compares ("so sánh A với B", "compare A with B", "how did A
+    compare with B"), or none."""
+    for pattern in _SIDES:
+        m = pattern.search(nfc(question))
+        if m:
+            sides = [m.group(1).strip(" ,"), m.group(2).strip(" ?.")]
+            return sides if all(len(content_terms(side)) >= 1 for side in sides) else []
+    return []
+
+
+def _compare_sides(
+    kb: KnowledgeBase, question: str, sides: list[str], filters: Filters | None, lang: str
+) -> Answer | None:
+    """One part per thing compared, each answered from its own best document and labelled with
+    its project."""
+    parts: dict[str, list[Sentence]] = {}
+    for side in sides:
+        hits = search(kb, side, k=4, filters=filters)
+        if not hits or should_abstain(kb, side, hits, ABSTAIN_DENSE - COMPARE_SLACK):
+            continue
+        doc = hits[0].doc
+        label = doc.project or doc.title
+        if label in parts:
+            continue  # both sides found the same thing: no comparison
+        own = [h for h in hits if h.doc.doc_id == doc.doc_id]
+        picked = pick_sentences(kb, side, own, lang, lesson_first=_asks(_WHY, question), limit=2)
+        if picked:
+            parts[label] = picked
+    return side_by_side(parts, lang) if len(parts) >= 2 else None
+
+
+def side_by_side(parts: dict[str, list[Sentence]], lang: str) -> Answer:
+    """Parts (keyed by city, or by the thing compared), each sentence with its marker,
+    numbered through the whole answer."""
     citations: list[Citation] = []
-    parts: dict[str, str] = {}
-    for city, picked in per_city.items():
+    texts: dict[str, str] = {}
+    for label, picked in parts.items():
         marked = []
         for s in picked:
             citations.append(cite(len(citations) + 1, s.hit, s.start, s.end))
             marked.append(f"{s.text} [{len(citations)}]")
-        parts[city] = " ".join(marked)
-    text = "\n".join(f"{CITY_NAMES[c]}: {p}" for c, p in parts.items())
-    langs = {s.hit.doc.language for ps in per_city.values() for s in ps}
+        texts[label] = " ".join(marked)
+    text = "\n".join(f"{CITY_NAMES.get(label, label)}: {p}" for label, p in texts.items())
+    langs = {s.hit.doc.language for ps in parts.values() for s in ps}
     note = TEXTS[lang]["sources_in"] if langs and lang not in langs else ""
-    return Answer(text=text, abstained=False, citations=citations, note=note, parts=parts)
+    return Answer(text=text, abstained=False, citations=citations, note=note, parts=texts)
 
 
 def nearest_docs(hits: list[Hit]) -> list[DocMeta]:

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from kb.answer import ask, question_kind
+from kb.answer import ask, comparison_sides, question_kind
 from kb.cli import main
 from kb.search import QueryError
 from kb.types import Filters
@@ -89,6 +89,36 @@ def test_comparison_gives_one_part_per_city(small_kb):
     for city, part in answer.parts.items():
         cited = {c.city for c in answer.citations if f"[{c.n}]" in part}
         assert cited == {city}
+
+
+@pytest.mark.parametrize(
+    ("question", "sides"),
+    [
+        ("So sánh iParking với bãi đỗ xe thông minh?", ["iParking", "bãi đỗ xe thông minh"]),
+        (
+            "Compare the e-government platform with the Wi-Fi network",
+            ["the e-government platform", "the Wi-Fi network"],
+        ),
+        ("How did the IOC compare with the data warehouse?", ["the IOC", "the data warehouse"]),
+        ("Compare the lessons", []),
+        ("Why did iParking fail?", []),
+    ],
+)
+def test_comparison_sides(question, sides):
+    assert comparison_sides(question) == sides
+
+
+def test_a_comparison_of_two_things_gives_one_part_per_thing(small_kb):
+    # no city named: "the three cities' parking" would not be what was asked
+    question = "Compare the e-government platform with the free public Wi-Fi"
+    answer = ask(small_kb, question)
+    assert not answer.abstained, answer.text
+    assert len(answer.parts) == 2
+    assert_exact_citations(small_kb, answer)
+    docs = [{c.doc_id for c in answer.citations if f"[{c.n}]" in p} for p in answer.parts.values()]
+    assert docs[0] != docs[1] and all(len(d) == 1 for d in docs)
+    egov = next(d for d in small_kb.store.registry().values() if d.path.endswith("egov.txt"))
+    assert docs[0] | docs[1] == {egov.doc_id, "t-dn-wifi"}
 
 
 def test_filters_restrict_citations(small_kb):

@@ -223,3 +223,14 @@ def test_a_toneless_question_is_answered_below_the_similarity_floor(corpus_kb):
         "dn-egov-he-thong-chinh-quyen-dien-tu",
         "dn-egov-platform-evaluation",
     }
+
+
+def test_a_comparison_of_two_projects_in_one_city_has_a_part_for_each(corpus_kb):
+    # No city named: the answer used to give one part per city, citing the HCMC citizen app
+    # and Đà Nẵng's e-government for a question about two Hà Nội projects.
+    from kb.answer import ask
+
+    kb, _ = corpus_kb
+    answer = ask(kb, "So sánh iParking với soát vé định danh trên metro 2A")
+    assert set(answer.parts) == {"iParking", "Metro 2A e-ID ticketing"}
+    assert {c.city for c in answer.citations} == {"hanoi"}
