@@ -4,7 +4,7 @@ nearest documents, instead of stitching unrelated sentences together.
 Three signals, each calibrated on the golden set's unanswerable queries (evals/README.md,
 "Abstention"): no passage close in meaning, an acronym no passage contains, and the best passages
 missing the question's distinctive terms (coverage). Coverage reads a passage in the other
-language through the glossary, and Vietnamese typed without tones by words, not syllables.
+language through the glossary, and Vietnamese typed without tones by words (syllable pairs).
 """
 
 from __future__ import annotations

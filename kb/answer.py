@@ -26,6 +26,8 @@ MAX_SENTENCES = 4
 REDUNDANT = 0.93  # cosine above which two sentences say the same thing
 RELEVANCE_DROP = 0.06  # a sentence this far below the best one is off the point
 FOCUS_RATIO = 0.95  # documents whose best passage scores at least this share of the top one
+# for a factual question: its figure check is strict enough to read a little further down
+FIGURE_FOCUS_RATIO = 0.92
 FOCUS_DOCS = 2
 # between two equally relevant sentences, the one in the question's language; a larger edge made
 # answers cite a same-language document beside the point (golden citation precision 0.85 -> 0.83)
@@ -158,20 +160,23 @@ def answer_passages(
     """What an answer is built from: the focus documents' passages, with their lessons sections
     for why/lesson questions and their passages holding the asked figure for factual ones."""
     if expect:
-        return focus_passages(kb, hits, lambda c: gives(expect, c.text, question))
+        return focus_passages(
+            kb, hits, lambda c: gives(expect, c.text, question), ratio=FIGURE_FOCUS_RATIO
+        )
     return focus_passages(kb, hits, (lambda c: c.is_lesson) if kind == "lesson" else None)
 
 
 def focus_passages(
-    kb: KnowledgeBase, hits: list[Hit], also: Callable[[Chunk], bool] | None = None
+    kb: KnowledgeBase,
+    hits: list[Hit],
+    also: Callable[[Chunk], bool] | None = None,
+    ratio: float = FOCUS_RATIO,
 ) -> list[Hit]:
     """The passages of the best documents (the top one, and others nearly as good), plus those
     documents' other chunks that ``also`` selects: lessons-learned and root-cause sections for
     why/lesson questions, passages holding the figure a factual question asks for."""
     top = hits[0].score
-    docs = list(dict.fromkeys(h.doc.doc_id for h in hits if h.score >= FOCUS_RATIO * top))[
-        :FOCUS_DOCS
-    ]
+    docs = list(dict.fromkeys(h.doc.doc_id for h in hits if h.score >= ratio * top))[:FOCUS_DOCS]
     chosen = [h for h in hits if h.doc.doc_id in docs]
     if also is not None:
         seen = {h.chunk.chunk_id for h in chosen}

@@ -234,3 +234,15 @@ def test_a_comparison_of_two_projects_in_one_city_has_a_part_for_each(corpus_kb)
     answer = ask(kb, "So sánh iParking với soát vé định danh trên metro 2A")
     assert set(answer.parts) == {"iParking", "Metro 2A e-ID ticketing"}
     assert {c.city for c in answer.citations} == {"hanoi"}
+
+
+def test_a_figure_in_a_document_just_below_the_best_is_found(corpus_kb):
+    # The count is in the Vietnamese report, whose score is 94% of the English brief's; with
+    # only the documents within 5% read, the answer was "no document answers this".
+    from kb.answer import ask
+
+    kb, _ = corpus_kb
+    answer = ask(kb, "How many AI cameras does the HCMC traffic control centre use?")
+    assert not answer.abstained, answer.text
+    assert answer.citations[0].doc_id == "hcm-camera-va-trung-tam-giao-thong"
+    assert "31" in answer.citations[0].quote
