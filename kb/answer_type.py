@@ -1,5 +1,5 @@
-"""What a factual question asks for (an amount of money, a count, a rank, a date, a company) and
-whether a sentence gives it.
+"""What a factual question asks for (an amount of money, a count, a share, a rank, a date, a
+company) and whether a sentence gives it.
 
 Why: the hardest questions to abstain on are near misses, such as the budget of a project the
 knowledge base describes without its budget. The passages are about the right thing, so their
@@ -14,7 +14,7 @@ import re
 from kb.glossary import default_glossary
 from kb.text import detect_language, fold, nfc
 
-MONEY, COUNT, RANK, DATE, ORG = "money", "count", "rank", "date", "organisation"
+MONEY, COUNT, RANK, DATE, ORG, SHARE = "money", "count", "rank", "date", "organisation", "share"
 
 # Patterns are matched on folded, lowercased text, so "bao nhiêu" and "bao nhieu" both match.
 _ASKS = (
@@ -38,6 +38,11 @@ _ASKS = (
         r"\b(?:which|what) (?:vendors?|contractors?|compan(?:y|ies)|firms?|suppliers?)\b"
         r"|\b(?:cong ty|doanh nghiep|nha thau|tap doan|nha cung cap) nao\b",
     ),
+    (
+        SHARE,
+        r"\b(ty le|bao nhieu phan tram|what (?:percentage|percent|share|proportion|rate)"
+        r"|which (?:percentage|share|proportion|rate)|how much of)\b",
+    ),
     (COUNT, r"\b(bao nhieu|how many|how much|what number|number of|so luong)\b"),
 )
 _VI_COUNT = re.compile(r"\bmấy\b")  # folded it would be the English "may"
@@ -53,6 +58,7 @@ _NOT_COUNTED = {"the", "of", "cai", "chiec", "con", "trong", "cho", "cua", "la",
 _RANK_WORD = re.compile(
     r"\b(thu \d+|hang \d+|\d+(st|nd|rd|th)|\d+/\d+|first|second|third|top|dung dau|nhat)\b"
 )
+_SHARE = re.compile(r"\d\s*%|\b(phan tram|percent|per cent)\b|\d+/\d+")
 _DATE = re.compile(
     r"\b(\d{1,2}/\d{1,2}/(19|20)\d{2}|\d{1,2}/(19|20)\d{2}|(19|20)\d{2}"
     r"|thang \d{1,2}|quy [1-4ivx]+|january|february|march|april|may \d|june|july|august"
@@ -119,7 +125,7 @@ def gives(kind: str, sentence: str, question: str) -> bool:
             not _NUMBER.search(m.group(0)) or set(_NUMBER.findall(m.group(0))) - known
             for m in _DATE.finditer(text)
         )
-    if kind == COUNT:  # a number that is not a date or a year
+    if kind in (COUNT, SHARE):  # a number that is not a date or a year
         text = _DATE.sub(" ", text)
     if not set(_NUMBER.findall(text)) - known:
         return False
@@ -127,6 +133,8 @@ def gives(kind: str, sentence: str, question: str) -> bool:
         return bool(_MONEY_UNIT.search(text)) and _qualified(text, fold(question.lower()))
     if kind == RANK:
         return bool(_RANK_WORD.search(text))
+    if kind == SHARE:
+        return bool(_SHARE.search(text))
     return _names_counted_thing(question, sentence, text)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from kb.answer import _is_claim, ask
-from kb.answer_type import COUNT, DATE, MONEY, ORG, RANK, expected_type, gives
+from kb.answer_type import COUNT, DATE, MONEY, ORG, RANK, SHARE, expected_type, gives
 
 
 @pytest.mark.parametrize(
@@ -36,6 +36,9 @@ from kb.answer_type import COUNT, DATE, MONEY, ORG, RANK, expected_type, gives
         ("Công ty nào phát triển ứng dụng Danang FantastiCity?", ORG),
         ("Which vendor supplied the servers?", ORG),
         ("Which contractor won the tender, and what was the contract value?", MONEY),
+        ("Tỷ lệ hồ sơ trực tuyến toàn trình năm 2025 là bao nhiêu?", SHARE),
+        ("ty le nguoi dan hai long voi ihanoi", SHARE),
+        ("What share of adult smartphone users have an iHanoi account?", SHARE),
         ("Why did iParking fail?", None),
         ("What lessons did Da Nang learn from its open data portal?", None),
         ("What may the city learn from Da Nang?", None),  # the English "may" asks for no count
@@ -107,6 +110,14 @@ def test_a_company_question_needs_a_company_the_question_does_not_name():
     # a generic acronym is not a company, nor is the app the question names
     assert not gives(ORG, "Đà Nẵng: cổng dữ liệu mở cung cấp bộ dữ liệu và API.", q)
     assert not gives(ORG, "FantastiCity gợi ý lịch trình cho du khách.", q)
+
+
+def test_a_share_needs_a_percentage_or_a_fraction_not_a_date():
+    q = "Tỷ lệ hồ sơ trực tuyến toàn trình năm 2025 là bao nhiêu?"
+    assert gives(SHARE, "Năm 2025, khoảng 45% hồ sơ được nộp trực tuyến toàn trình.", q)
+    assert gives(SHARE, "About 3/4 of the applications were filed online.", q)
+    assert not gives(SHARE, "Từ ngày 12/9/2021 hệ thống ngừng hoạt động.", q)
+    assert not gives(SHARE, "Năm 2025 trung tâm tiếp nhận 1.200 hồ sơ mỗi ngày.", q)
 
 
 def test_fact_sheet_lines_are_claims_but_headings_are_not():
