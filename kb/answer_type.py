@@ -22,7 +22,9 @@ _ASKS = (
         MONEY,
         r"\b(kinh phi|chi phi|ngan sach|tong muc dau tu|von dau tu|gia tri hop dong|bao nhieu tien"
         r"|bao nhieu ty|bao nhieu von|ty dong|trieu dong|budget|cost|costs|spend|spent|contract value"
-        r"|how much (?:money|funding)|how much .* (?:cost|spend|pay|fund|funded|invest|lend|loan)"
+        r"|how much (?:money|funding)|how much .* (?:cost|spend|pay|fund|funded|invest|lend|loan"
+        r"|worth)|tri gia|(?:size|amount|value) of (?:the |its |an? )?(?:[\w-]+ ){0,3}"
+        r"(?:credit|loan|grant|budget|investment|funding)"
         r"|gia (?:ve|thue|ban|cuoc)|muc gia|muc phi|le phi|phi (?:do xe|gui xe|dich vu)"
         r"|(?:gia|phi) (?:la )?bao nhieu"
         r"|prices?|fares?|fees?|tariffs?)\b",
@@ -41,7 +43,7 @@ _ASKS = (
     (
         SHARE,
         r"\b(ty le|bao nhieu phan tram|what (?:percentage|percent|share|proportion|rate)"
-        r"|which (?:percentage|share|proportion|rate)|how much of)\b",
+        r"|which (?:percentage|share|proportion|rate))\b",
     ),
     (COUNT, r"\b(bao nhieu|how many|how much|what number|number of|so luong)\b"),
 )
