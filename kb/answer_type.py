@@ -12,11 +12,15 @@ from __future__ import annotations
 import re
 
 from kb.glossary import default_glossary
-from kb.text import detect_language, fold, nfc
+from kb.text import detect_language, fold, has_diacritics, nfc
 
 MONEY, COUNT, RANK, DATE, ORG, SHARE = "money", "count", "rank", "date", "organisation", "share"
 
 # Patterns are matched on folded, lowercased text, so "bao nhiêu" and "bao nhieu" both match.
+_PRICE = (
+    r"gia (?:ve|thue|ban|cuoc)|muc gia|muc phi|le phi|phi (?:do xe|gui xe|dich vu)"
+    r"|(?:gia|phi) (?:la )?bao nhieu|prices?|fares?|fees?|tariffs?"
+)
 _ASKS = (
     (
         MONEY,
@@ -25,9 +29,7 @@ _ASKS = (
         r"|how much (?:money|funding)|how much .* (?:cost|spend|pay|fund|funded|invest|lend|loan"
         r"|worth)|tri gia|(?:size|amount|value) of (?:the |its |an? )?(?:[\w-]+ ){0,3}"
         r"(?:credit|loan|grant|budget|investment|funding)"
-        r"|gia (?:ve|thue|ban|cuoc)|muc gia|muc phi|le phi|phi (?:do xe|gui xe|dich vu)"
-        r"|(?:gia|phi) (?:la )?bao nhieu"
-        r"|prices?|fares?|fees?|tariffs?)\b",
+        rf"|{_PRICE})\b",
     ),
     (
         RANK,
@@ -37,7 +39,7 @@ _ASKS = (
     (DATE, r"\b(khi nao|ngay nao|nam nao|thang nao|bao gio|when|what date|which date|what year)\b"),
     (
         ORG,
-        r"\b(?:which|what) (?:vendors?|contractors?|compan(?:y|ies)|firms?|suppliers?)\b"
+        r"\b(?:which|what) (?:[\w-]+ )?(?:vendors?|contractors?|compan(?:y|ies)|firms?|suppliers?|providers?|operators?)\b"
         r"|\b(?:cong ty|doanh nghiep|nha thau|tap doan|nha cung cap) nao\b",
     ),
     (
@@ -56,6 +58,7 @@ _MONEY_UNIT = re.compile(
 # "how many" / "bao nhiêu" and the (up to three) words that follow: what is counted
 _COUNTED = re.compile(r"\b(?:how many|bao nhiêu|bao nhieu)\s+((?:[\w-]+\s*){1,3})")
 # words after "how many" / "bao nhiêu" that do not name what is counted (classifiers, particles)
+_CLASSIFIERS = {"luot"}  # "lượt": turns of something
 _NOT_COUNTED = {"the", "of", "cai", "chiec", "con", "trong", "cho", "cua", "la", "duoc", "tai"}
 _RANK_WORD = re.compile(
     r"\b(thu \d+|hang \d+|\d+(st|nd|rd|th)|\d+/\d+|first|second|third|top|dung dau|nhat)\b"
@@ -81,20 +84,27 @@ _GENERIC_ACRONYMS = set(
 )
 
 # Qualifiers that narrow the amount of money asked for: a sentence giving an annual cost answers
-# "what does it cost a year", a total investment does not; a contract's value is not an estimate.
-# A money question with one needs a sentence with it. (Counts are left alone: in "how many stations
-# publish the AQI daily", "daily" qualifies the publishing, not the number.)
+# "what does it cost a year", a total investment does not; a contract's value is not an estimate;
+# a price or a fee is not what a project cost. A money question with one needs a sentence with it
+# (each is a pattern for the question and one for the sentence). Counts are left alone: in "how
+# many stations publish the AQI daily", "daily" qualifies the publishing, not the number.
+_ANNUAL = r"\b(hang nam|moi nam|annual\w*|yearly|per year|a year|each year)\b|/ ?(nam|year)\b"
+_CONTRACT = r"\b(hop dong|contracts?|goi thau|trung thau|awarded)\b"
 _MONEY_QUALIFIERS = (
-    r"\b(hang nam|moi nam|annual\w*|yearly|per year|a year|each year)\b|/ ?(nam|year)\b",
-    r"\b(hop dong|contracts?|goi thau|trung thau|awarded)\b",
+    (_ANNUAL, _ANNUAL),
+    (_CONTRACT, _CONTRACT),
+    (
+        rf"\b(?:{_PRICE})\b",
+        r"\b(gia|ve|phi|cuoc|prices?|fares?|fees?|tickets?|tariffs?|charges?)\b",
+    ),
 )
 
 
 def _qualified(sentence: str, question: str) -> bool:
     return all(
-        re.search(pattern, sentence)
-        for pattern in _MONEY_QUALIFIERS
-        if re.search(pattern, question)
+        re.search(in_sentence, sentence)
+        for in_question, in_sentence in _MONEY_QUALIFIERS
+        if re.search(in_question, question)
     )
 
 
@@ -156,14 +166,19 @@ def _names_counted_thing(question: str, sentence: str, folded_sentence: str) -> 
     words = m.group(1).split() if m else []
     if not words or fold(words[0]) in _NOT_COUNTED:
         return True
-    noun = fold(words[0])
-    language = detect_language(question)
+    # an English question that names a Vietnamese place may be too mixed to tell
+    language = detect_language(question) or detect_language(" ".join(words))
     if detect_language(sentence) != language:
         return _names_in_other_language(words, language, folded_sentence)
     if language == "en":
+        noun = fold(words[0])
         noun = re.sub(r"(ies|es|s)$", "", noun) if len(noun) > 3 else noun
         return re.search(rf"\b{re.escape(noun)}", folded_sentence) is not None
-    return re.search(rf"\b{re.escape(noun)}\b", folded_sentence) is not None
+    # "lượt truy cập" (visits) is not "lượt gọi API" (calls): a classifier needs its noun
+    noun = " ".join(words[:2]) if fold(words[0]) in _CLASSIFIERS and len(words) > 1 else words[0]
+    if has_diacritics(noun):  # tones tell "nhân viên" (staff) from "nhận" (receive)
+        return re.search(rf"\b{re.escape(noun)}\b", nfc(sentence.lower())) is not None
+    return re.search(rf"\b{re.escape(fold(noun))}\b", folded_sentence) is not None
 
 
 def _names_in_other_language(words: list[str], language: str, folded_sentence: str) -> bool:
