@@ -273,15 +273,27 @@ def _candidates(hits: list[Hit]) -> list[Sentence]:
             continue
         text = hit.chunk.text
         title = _plain(hit.doc.title)
-        for start, end in sentence_spans(text):
-            start = _skip_marker(text, start, end)
-            body = text[start:end]
+        spans = [(_skip_marker(text, a, b), b) for a, b in sentence_spans(text)]
+        bodies = ["", *(text[a:b] for a, b in spans), ""]
+        for i, (start, end) in enumerate(spans, start=1):
+            body = bodies[i]
             if not _is_claim(body) or _plain(body) in title:
                 continue  # headings, fragments and (a wrapped line of) the title are not claims
+            if _cut(bodies[i - 1], body) or _cut(body, bodies[i + 1]):
+                continue  # half a sentence
             if is_instruction_like(body):
                 continue  # text aimed at an AI model is data, never part of an answer
             out.append(Sentence(hit, start, end, body, 0.0))
     return out
+
+
+def _cut(body: str, following: str) -> bool:
+    """Whether a sentence breaks off between ``body`` and ``following`` ("" at a chunk's edge):
+    a PDF page, and so a chunk, can end in the middle of one ("...signed a memorandum with"),
+    and extraction can split one in two with a blank line ("(HIDS) and" / "opened on ...")."""
+    if body and not body.rstrip().endswith(_CLOSING):
+        return not following or following[:1].islower()
+    return not body and following[:1].islower()
 
 
 def _plain(text: str) -> str:
@@ -290,13 +302,17 @@ def _plain(text: str) -> str:
 
 def _is_claim(body: str) -> bool:
     """A sentence, or a short "label: figure" line of a fact sheet ("Opening: 31 December
-    2016."), but not a heading or a fragment."""
+    2016."), but not a heading ("Shared data warehouse and open data") or a fragment."""
     if body.startswith("#"):
         return False
     if len(body) >= 25 and len(body.split()) >= 5:
-        return True
+        # a short line with no closing punctuation is a heading (PDFs lose the "#")
+        return body.rstrip().endswith(_CLOSING) or len(body.split()) >= 8
     label, _, value = body.partition(":")
     return bool(label.strip() and any(ch.isdigit() for ch in value) and len(body.split()) >= 3)
+
+
+_CLOSING = tuple('.!?;:)"”…')
 
 
 def _skip_marker(text: str, start: int, end: int) -> int:

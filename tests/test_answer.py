@@ -217,6 +217,19 @@ def test_vietnamese_stop_words_are_not_content_but_city_names_are():
     assert content_terms("bai hoc cua cac thanh pho") == {"bai", "hoc"}
 
 
+def test_headings_and_half_sentences_are_not_claims():
+    from kb.answer import _cut, _is_claim
+
+    assert not _is_claim("Shared data warehouse and open data")  # a PDF heading, no "#"
+    assert _is_claim("2024: 1st of 63")  # a fact-sheet line
+    # a PDF can split a sentence with a blank line, or end a page (a chunk) in its middle
+    assert _cut("The centre was assigned to the institute and", "opened on 1 August 2019.")
+    assert _cut("On 13/11/2012 the city signed a memorandum with", "")
+    assert _cut("", "opened on 1 August 2019.")
+    assert not _cut("The centre opened in 2019.", "it was small.")
+    assert not _cut("Lessons learned", "Partner with a telecom operator.")
+
+
 def test_a_wrapped_line_of_the_title_is_no_claim():
     # A PDF's title page wraps its title across lines; the first line reads like a sentence.
     from kb.answer import _candidates
