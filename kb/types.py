@@ -158,6 +158,7 @@ class Answer:
     nearest: list[DocMeta] = field(default_factory=list)
     note: str = ""
     answerer: str = "offline"
+    # a comparison's parts, side by side: city code -> text, or the project compared -> text
     parts: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
