@@ -152,10 +152,14 @@ def _has(folded_text: str, folded_phrase: str) -> bool:
     return bool(re.search(rf"(?<!\w){re.escape(folded_phrase)}(?!\w)", folded_text))
 
 
+def acronyms(text: str) -> list[str]:
+    return _ACRONYM.findall(text)
+
+
 def unknown_acronyms(kb: KnowledgeBase, question: str) -> list[str]:
     """Acronyms of the question (such as PCI) that no passage contains: the knowledge base does not
     cover what they name, however close the rest of the question is."""
-    return [a for a in _ACRONYM.findall(question) if kb.lexical.is_unknown(fold(a.lower()))]
+    return [a for a in acronyms(question) if kb.lexical.is_unknown(fold(a.lower()))]
 
 
 def should_abstain(

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from kb.abstention import ABSTAIN_DENSE, content_terms, should_abstain
+from kb.abstention import ABSTAIN_DENSE, acronyms, content_terms, should_abstain
 from kb.answer_type import MONEY, asks_about_money, expected_type, gives
 from kb.knowledge_base import KnowledgeBase
 from kb.search import clean_query, search
@@ -35,6 +35,7 @@ SAME_LANGUAGE_EDGE = 0.01
 FIGURE_EDGE = 0.05  # for a sentence that gives the kind of figure a comparison is about
 PASSAGE_PRIOR = 0.1  # weight of a passage's retrieval score (against the best) in its sentences
 CANDIDATE_HITS = 6
+RARE_ACRONYM = 0.04  # in at most this share of passages, an acronym names one thing
 _WHY = re.compile(
     r"\b(vì sao|tại sao|nguyên nhân|bài học|thất bại|không thành công|hạn chế|rút ra|kinh nghiệm|"
     r"why|fail\w*|lessons?|learn\w*|root cause|went wrong|problems?)\b",
@@ -140,6 +141,7 @@ def offline_answer(
     hits = search(kb, question, k=k, filters=scope(question, filters))
     if should_abstain(kb, question, hits):
         return abstain(hits, lang)
+    hits = anchored(kb, question, hits)
     expect = expected_type(question) if kind == "direct" else None
     passages = answer_passages(kb, question, hits, kind, expect)
     picked = pick_sentences(
@@ -152,6 +154,22 @@ def offline_answer(
     if not picked:
         return abstain(hits, lang)
     return compose(picked, lang, kind, hits)
+
+
+def anchored(kb: KnowledgeBase, question: str, hits: list[Hit]) -> list[Hit]:
+    """The passages that name the question's rare acronyms (USTDA, JICA), when some do: a
+    question about a named body or programme is answered from the passages about it, not from a
+    same-language neighbour that never names it."""
+    cities = {w for words in CITY_WORDS.values() for w in words}
+    rare = [
+        a
+        for a in acronyms(question)
+        if a.lower() not in cities and kb.lexical.share(fold(a.lower())) <= RARE_ACRONYM
+    ]
+    if not rare:
+        return hits
+    naming = [h for h in hits if all(re.search(rf"\b{a}\b", h.chunk.text) for a in rare)]
+    return naming or hits
 
 
 def answer_passages(

@@ -139,6 +139,10 @@ class LexicalIndex:
         """A folded syllable that no passage contains."""
         return FOLD_PREFIX + term not in self.term_df
 
+    def share(self, term: str) -> float:
+        """The share of passages that contain a folded syllable."""
+        return self.term_df.get(FOLD_PREFIX + term, 0) / max(1, len(self.ids))
+
     def idf(self, term: str) -> float:
         """Inverse document frequency of a folded syllable (unseen terms weigh the most)."""
         df = self.term_df.get(FOLD_PREFIX + term, 0)

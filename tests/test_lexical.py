@@ -278,3 +278,11 @@ def test_year_range_filter(small_kb, mode):
     # a lower bound alone as well
     bounded = search(small_kb, query, k=10, mode=mode, filters=Filters.make(year_from=2000))
     assert bounded and all(h.doc.year is not None for h in bounded)
+
+
+def test_share_is_the_fraction_of_passages_with_a_folded_syllable(small_kb):
+    lex = small_kb.lexical
+    lex.refresh()
+    assert lex.share("iparking") == lex.term_df["~iparking"] / len(lex.ids)
+    assert 0 < lex.share("iparking") < 1
+    assert lex.share("zzzunknown") == 0.0
