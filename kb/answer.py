@@ -35,6 +35,13 @@ SAME_LANGUAGE_EDGE = 0.01
 FIGURE_EDGE = 0.05  # for a sentence that gives the kind of figure a comparison is about
 PASSAGE_PRIOR = 0.1  # weight of a passage's retrieval score (against the best) in its sentences
 CANDIDATE_HITS = 6
+META_PENALTY = 0.03  # for a sentence about the document itself ("This brief evaluates ...")
+_META = re.compile(
+    r"^(?:This|The present) (?:brief|record|note|review|report|document|paper|summary|post-mortem)"
+    r" (?:evaluates|summari[sz]es|reviews|describes|sets out|covers|looks back|compares|brings)"
+    r"|^(?:Tài liệu|Báo cáo|Bài viết|Văn bản)(?: này)? (?:tóm tắt|đánh giá|rà soát|tổng hợp|ghi lại)",
+    re.IGNORECASE,
+)
 RARE_ACRONYM = 0.04  # in at most this share of passages, an acronym names one thing
 _WHY = re.compile(
     r"\b(vì sao|tại sao|nguyên nhân|bài học|thất bại|không thành công|hạn chế|rút ra|kinh nghiệm|"
@@ -253,6 +260,8 @@ def pick_sentences(
             score -= SAME_LANGUAGE_EDGE
         if prefer and gives(prefer, s.text, question):
             score += FIGURE_EDGE
+        if _META.search(s.text):
+            score -= META_PENALTY
         scored.append(replace(s, score=score, vector=vec))
     scored.sort(key=lambda s: -s.score)
     if expect:

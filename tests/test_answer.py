@@ -230,6 +230,16 @@ def test_headings_and_half_sentences_are_not_claims():
     assert not _cut("Lessons learned", "Partner with a telecom operator.")
 
 
+def test_sentences_about_the_document_itself_are_told_apart():
+    from kb.answer import _META
+
+    assert _META.search("This brief evaluates iParking, Hà Nội's app-based parking system.")
+    assert _META.search("Tài liệu này rà soát Đề án xây dựng thành phố thông minh Đà Nẵng.")
+    # an assessment is a claim about the project, not about the document
+    assert not _META.search("This report rates the programme a success on the evidence.")
+    assert not _META.search("iParking was piloted from 1 May 2017.")
+
+
 def test_a_wrapped_line_of_the_title_is_no_claim():
     # A PDF's title page wraps its title across lines; the first line reads like a sentence.
     from kb.answer import _candidates
