@@ -318,9 +318,11 @@ def _cut(body: str, following: str) -> bool:
     """Whether a sentence breaks off between ``body`` and ``following`` ("" at a chunk's edge):
     a PDF page, and so a chunk, can end in the middle of one ("...signed a memorandum with"),
     and extraction can split one in two with a blank line ("(HIDS) and" / "opened on ...")."""
-    if body and not body.rstrip().endswith(_CLOSING):
-        return not following or following[:1].islower()
-    return not body and following[:1].islower()
+    if not body:
+        return following[:1].islower()
+    if following[:1].islower():  # goes on, unless a list item follows its lead-in or another
+        return not body.rstrip().endswith(_LIST_OR_END)
+    return not following and not body.rstrip().endswith(_CLOSING)
 
 
 def _plain(text: str) -> str:
@@ -340,6 +342,7 @@ def _is_claim(body: str) -> bool:
 
 
 _CLOSING = tuple('.!?;:)"”…')
+_LIST_OR_END = tuple(".!?;:…")
 
 
 def _skip_marker(text: str, start: int, end: int) -> int:
@@ -417,6 +420,8 @@ def _compare(kb: KnowledgeBase, question: str, filters: Filters | None, lang: st
         if hits and not should_abstain(kb, question, hits, ABSTAIN_DENSE - COMPARE_SLACK):
             if money:  # the best documents' passages that give a sum join the candidates
                 hits = focus_passages(kb, hits, lambda c: gives(MONEY, c.text, question))
+            else:
+                hits = focus_passages(kb, hits)
             picked = pick_sentences(
                 kb,
                 question,

@@ -226,6 +226,8 @@ def test_headings_and_half_sentences_are_not_claims():
     assert _cut("The centre was assigned to the institute and", "opened on 1 August 2019.")
     assert _cut("On 13/11/2012 the city signed a memorandum with", "")
     assert _cut("", "opened on 1 August 2019.")
+    assert _cut("whose own BRT line 1 (Green Transport Development Project)", "stalled in 2020.")
+    assert not _cut("The scheme rested on four pillars:", "a data warehouse;")  # a list
     assert not _cut("The centre opened in 2019.", "it was small.")
     assert not _cut("Lessons learned", "Partner with a telecom operator.")
 

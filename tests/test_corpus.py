@@ -266,3 +266,17 @@ def test_a_question_naming_a_rare_acronym_is_answered_from_the_passages_that_nam
     assert not answer.abstained, answer.text
     assert answer.citations[0].doc_id == "hcm-ioc-technology-brief"
     assert "USTDA" in answer.citations[0].quote
+
+
+def test_each_part_of_a_comparison_comes_from_that_citys_best_documents(corpus_kb):
+    # Each city's part used to take its second sentence from any of the city's passages: the
+    # HCMC part of this answer quoted the report on emergency numbers ("The bottleneck was
+    # procedural, not technical.").
+    from kb.answer import ask
+
+    kb, _ = corpus_kb
+    answer = ask(kb, "Compare what went wrong with the BRT lines in Hanoi and Ho Chi Minh City")
+    assert set(answer.parts) == {"hanoi", "hcmc"}
+    cited = {city: {c.doc_id for c in answer.citations if f"[{c.n}]" in part}
+             for city, part in answer.parts.items()}  # fmt: skip
+    assert cited == {"hanoi": {"hn-brt-01-lessons"}, "hcmc": {"hcm-brt-line-1-green-transport"}}
