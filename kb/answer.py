@@ -43,6 +43,8 @@ _META = re.compile(
     re.IGNORECASE,
 )
 RARE_ACRONYM = 0.04  # in at most this share of passages, an acronym names one thing
+_CLOSING = tuple('.!?;:)"”…')  # how a sentence (or a list item) ends
+_LIST_OR_END = tuple(".!?;:…")  # what may come before a line that starts in lower case
 _WHY = re.compile(
     r"\b(vì sao|tại sao|nguyên nhân|bài học|thất bại|không thành công|hạn chế|rút ra|kinh nghiệm|"
     r"why|fail\w*|lessons?|learn\w*|root cause|went wrong|problems?)\b",
@@ -175,7 +177,7 @@ def anchored(kb: KnowledgeBase, question: str, hits: list[Hit]) -> list[Hit]:
     ]
     if not rare:
         return hits
-    naming = [h for h in hits if all(re.search(rf"\b{a}\b", h.chunk.text) for a in rare)]
+    naming = [h for h in hits if all(re.search(rf"\b{re.escape(a)}\b", h.chunk.text) for a in rare)]
     return naming or hits
 
 
@@ -240,8 +242,8 @@ def pick_sentences(
     """Relevant, non-redundant sentences, in the question's language when the sources allow.
     With ``expect`` (the figure a factual question asks for), the answer opens with a relevant
     sentence that gives such a figure, and there is no answer when none does; the sentences
-    around the figure come from its document, so that they are about the same thing. With ``prefer``,
-    sentences giving such a figure rank higher, but others may answer too."""
+    around the figure come from its document, so that they are about the same thing. With
+    ``prefer``, sentences giving such a figure rank higher, but others may answer too."""
     candidates = _candidates(hits)
     if not candidates:
         return []
@@ -339,10 +341,6 @@ def _is_claim(body: str) -> bool:
         return body.rstrip().endswith(_CLOSING) or len(body.split()) >= 8
     label, _, value = body.partition(":")
     return bool(label.strip() and any(ch.isdigit() for ch in value) and len(body.split()) >= 3)
-
-
-_CLOSING = tuple('.!?;:)"”…')
-_LIST_OR_END = tuple(".!?;:…")
 
 
 def _skip_marker(text: str, start: int, end: int) -> int:

@@ -39,7 +39,8 @@ _ASKS = (
     (DATE, r"\b(khi nao|ngay nao|nam nao|thang nao|bao gio|when|what date|which date|what year)\b"),
     (
         ORG,
-        r"\b(?:which|what) (?:[\w-]+ )?(?:vendors?|contractors?|compan(?:y|ies)|firms?|suppliers?|providers?|operators?)\b"
+        r"\b(?:which|what) (?:[\w-]+ )?(?:vendors?|contractors?|compan(?:y|ies)|firms?|suppliers?"
+        r"|providers?|operators?)\b"
         r"|\b(?:cong ty|doanh nghiep|nha thau|tap doan|nha cung cap) nao\b",
     ),
     (
