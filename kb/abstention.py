@@ -60,7 +60,8 @@ def content_terms(text: str) -> set[str]:
 def content_words(text: str) -> set[str]:
     """Folded syllable pairs ("pho_bo"): for Vietnamese typed without tones, where a single
     folded syllable is too ambiguous to show that a passage is about the question. A pair of two
-    stop words is not a content word."""
+    stop words is not a content word. The index keeps no document frequencies for pairs, so
+    each counts the same."""
     pairs = set()
     for run in syllable_runs(text):
         folded = [fold(s) for s in run]
@@ -77,14 +78,16 @@ def coverage(
     terms_of: Callable[[str], set[str]] = content_terms,
     language: str | None = None,
 ) -> float:
-    """IDF-weighted share of the question's content terms (or words) found in its best passage,
-    leaving out the city it names. With the question's ``language``, a passage in the other
-    language is read through the glossary (see ``_found_across``)."""
+    """IDF-weighted share of the question's content terms found in its best passage (or, with
+    ``content_words``, the share of its words), leaving out the city it names. With the
+    question's ``language``, a passage in the other language is read through the glossary (see
+    ``_found_across``)."""
     question = _CITY.sub(" ", nfc(question.lower()))
     terms = terms_of(question)
     if not terms:
         return 1.0
-    idf = {t: kb.lexical.idf(t) for t in terms}
+    weighted = terms_of is content_terms
+    idf = {t: kb.lexical.idf(t) if weighted else 1.0 for t in terms}
     total = sum(idf.values()) or 1.0
     translated = _translations(question, language) if language else {}
     spelled = _spellings(question)
@@ -109,8 +112,8 @@ def _found_across(
     """The question's terms that a passage in the other language has, with their weights:
     - spelled exactly as in the question (names, numbers, acronyms), at the term's weight;
       folded matches would mislead across languages (the English "long" is the folded "lòng");
-    - in translation ("wards" as "phường"), at most at the translation's own weight, since a
-      common translation ("street" as "đường") shows little."""
+    - in translation ("wards" as "phường"); a one-syllable translation counts at most at its own
+      weight, since a common word ("street" as "đường") shows little."""
     words = set(re.findall(r"\w+", nfc(text.lower())))
     folded = " ".join(fold(nfc(text.lower())).split())
     found = {}
@@ -118,17 +121,12 @@ def _found_across(
         if spelled.get(term, set()) & words:
             found[term] = weight
             continue
-        shown = [_phrase_idf(kb, p) for p in translated.get(term, []) if _has(folded, p)]
-        if shown:
-            found[term] = min(weight, max(shown))
+        shown = [p for p in translated.get(term, []) if _has(folded, p)]
+        if any(" " in p for p in shown):
+            found[term] = weight
+        elif shown:
+            found[term] = min(weight, max(kb.lexical.idf(p) for p in shown))
     return found
-
-
-def _phrase_idf(kb: KnowledgeBase, folded_phrase: str) -> float:
-    """A lower bound of a phrase's IDF: that of its rarest syllable pair (or syllable)."""
-    syllables = folded_phrase.split()
-    grams = [f"{a}_{b}" for a, b in itertools.pairwise(syllables)] or syllables
-    return max(kb.lexical.idf(g) for g in grams)
 
 
 def _translations(question: str, language: str) -> dict[str, list[str]]:
