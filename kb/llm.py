@@ -19,6 +19,7 @@ from kb.abstention import content_terms, should_abstain
 from kb.answer import (
     CANDIDATE_HITS,
     abstain,
+    anchored,
     answer_passages,
     cite,
     question_kind,
@@ -90,6 +91,7 @@ def llm_answer(
     hits = search(kb, question, k=CANDIDATE_HITS, filters=scope(question, filters))
     if should_abstain(kb, question, hits):
         return abstain(hits, lang)
+    hits = anchored(kb, question, hits)
     kind = question_kind(question)
     expect = expected_type(question) if kind == "direct" else None
     passages = answer_passages(kb, question, hits, kind, expect)
