@@ -1,8 +1,14 @@
 """The BM25 index, derived from the chunks in Chroma and rebuilt when the collection changes.
 
-It is saved under the cache folder, named by the store's generation; a reader whose generation
-differs from the store's rebuilds (or loads a newer save) before answering, so it never serves
-stale or deleted chunks. Several app servers sharing one Chroma server each derive their own.
+It is saved under the cache folder, named by the store's generation. A reader whose generation
+differs from the store's loads a newer save or rebuilds. A search does not wait for that when it
+already has an index: it keeps answering from it while the newer one is built in the background
+(one build at a time), so a busy ingest does not stall every question behind a rebuild. This is
+``search(..., wait=False)``, which hybrid search uses: until the swap, BM25 may miss the newest
+chunks, which dense search has; it never returns a replaced or deleted one, since search drops
+every chunk whose version is not the committed one (a document's metadata is part of its
+version). A BM25-only search waits, as it has nothing else to find the newest chunks with.
+Several app servers sharing one Chroma server each derive their own.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import math
 import shutil
 import threading
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,48 +32,79 @@ FOLD_WEIGHT = 0.5
 _FIELDS = ("doc_id", "version", "city", "domain", "outcome", "language", "doc_type", "access")
 
 
+@dataclass
+class _Built:
+    """One generation's index: what a search reads, swapped in whole."""
+
+    ids: list[str] = field(default_factory=list)
+    meta: dict[str, np.ndarray] = field(default_factory=dict)
+    years: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    searchable: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    model: object | None = None
+    term_df: dict[str, int] = field(default_factory=dict)
+
+
 class LexicalIndex:
     def __init__(self, store: Store, cache_dir: Path) -> None:
         self.store = store
         self.root = cache_dir / "bm25" / store.settings.collection
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the served index: a search reads one whole generation
+        self._build_lock = threading.Lock()  # one load or build at a time
+        self._pending: threading.Thread | None = None
         self.generation: str | None = None
-        self.ids: list[str] = []
-        self.meta: dict[str, np.ndarray] = {}
-        self.years = np.zeros(0, dtype=np.int32)
-        self.searchable = np.zeros(0, dtype=bool)
-        self.model = None
-        self.term_df: dict[str, int] = {}
+        self._use(_Built())
+
+    def _use(self, built: _Built) -> None:
+        self.ids, self.meta, self.years = built.ids, built.meta, built.years
+        self.searchable, self.model, self.term_df = built.searchable, built.model, built.term_df
 
     def load_current(self) -> bool:
         """Load the saved index of the store's current generation, without building one."""
-        with self._lock:
+        with self._build_lock:
             gen = self.store.generation()
             if gen == self.generation:
                 return True
-            if self._load(self._folder(gen)):
-                self.generation = gen
-                return True
-            return False
+            built = self._load(self._folder(gen))
+            if built is None:
+                return False
+            self._swap(built, gen)
+            return True
 
-    def refresh(self, force: bool = False) -> None:
-        """Make the index match the store's current generation."""
+    def refresh(self, force: bool = False, wait: bool = True) -> None:
+        """Make the index match the store's current generation. With ``wait=False`` (a search)
+        and an index already served, the newer one is built in the background instead."""
+        if not force and self.store.generation() == self.generation:
+            return
+        if wait or force or self.generation is None:
+            self._catch_up(force)
+            return
         with self._lock:
+            if self._pending is not None and self._pending.is_alive():
+                return  # a build under way will catch up, or the next search starts another
+            self._pending = threading.Thread(target=self._catch_up, name="bm25", daemon=True)
+            self._pending.start()
+
+    def _catch_up(self, force: bool = False) -> None:
+        with self._build_lock:
             gen = self.store.generation()
             if not force and gen == self.generation:
                 return
             folder = self._folder(gen)
-            if not force and self._load(folder):
-                self.generation = gen
-                return
-            self._build()
-            self._save(folder)
-            self.generation = gen
+            built = None if force else self._load(folder)
+            if built is None:
+                built = self._build()
+                self._save(built, folder)
+            self._swap(built, gen)
+
+    def _swap(self, built: _Built, generation: str) -> None:
+        with self._lock:
+            self._use(built)
+            self.generation = generation
 
     def _folder(self, generation: str) -> Path:
         return self.root / f"{generation or 'empty'}-t{TOKENIZER_VERSION}"
 
-    def _build(self) -> None:
+    def _build(self) -> _Built:
         import bm25s
 
         registry = self.store.registry()
@@ -76,9 +114,8 @@ class LexicalIndex:
             if doc is not None and sc.version == doc.version:
                 rows.append(sc)
         rows.sort(key=lambda sc: sc.chunk.chunk_id)
-        self.ids = [sc.chunk.chunk_id for sc in rows]
         docs = [registry[sc.chunk.doc_id] for sc in rows]
-        self.meta = {
+        meta = {
             f: np.array(
                 [
                     str(getattr(d, f) if f != "version" else sc.version)
@@ -87,8 +124,6 @@ class LexicalIndex:
             )
             for f in _FIELDS
         }
-        self.years = np.array([d.year if d.year is not None else -1 for d in docs], dtype=np.int32)
-        self.searchable = np.array([not sc.chunk.is_reference for sc in rows], dtype=bool)
         corpus = [
             index_tokens(passage_text(d.title, sc.chunk.section, sc.chunk.text))
             for d, sc in zip(docs, rows, strict=True)
@@ -96,28 +131,35 @@ class LexicalIndex:
         df: Counter[str] = Counter()
         for tokens in corpus:
             df.update({t for t in tokens if "_" not in t and t.startswith(FOLD_PREFIX)})
-        self.term_df = dict(df)
-        model = bm25s.BM25()
+        model = None
         if corpus:
+            model = bm25s.BM25()
             model.index(corpus, show_progress=False)
-        self.model = model if corpus else None
+        return _Built(
+            ids=[sc.chunk.chunk_id for sc in rows],
+            meta=meta,
+            years=np.array([d.year if d.year is not None else -1 for d in docs], dtype=np.int32),
+            searchable=np.array([not sc.chunk.is_reference for sc in rows], dtype=bool),
+            model=model,
+            term_df=dict(df),
+        )
 
-    def _save(self, folder: Path) -> None:
+    def _save(self, built: _Built, folder: Path) -> None:
         tmp = folder.with_name(folder.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        if self.model is not None:
-            self.model.save(str(tmp / "bm25"), show_progress=False)
-        np.savez(tmp / "meta.npz", years=self.years, searchable=self.searchable, **self.meta)
-        (tmp / "ids.json").write_text(json.dumps(self.ids))
-        (tmp / "df.json").write_text(json.dumps(self.term_df))
+        if built.model is not None:
+            built.model.save(str(tmp / "bm25"), show_progress=False)
+        np.savez(tmp / "meta.npz", years=built.years, searchable=built.searchable, **built.meta)
+        (tmp / "ids.json").write_text(json.dumps(built.ids))
+        (tmp / "df.json").write_text(json.dumps(built.term_df))
         shutil.rmtree(folder, ignore_errors=True)
         tmp.rename(folder)
         for old in self.root.iterdir():
             if old != folder and not old.name.endswith(".tmp"):
                 shutil.rmtree(old, ignore_errors=True)
 
-    def _load(self, folder: Path) -> bool:
+    def _load(self, folder: Path) -> _Built | None:
         import bm25s
 
         try:
@@ -129,11 +171,8 @@ class LexicalIndex:
                 searchable = data["searchable"]
             model = bm25s.BM25.load(str(folder / "bm25"), show_progress=False) if ids else None
         except (OSError, ValueError, KeyError):
-            return False
-        self.ids, self.meta, self.years, self.model = ids, meta, years, model
-        self.term_df = term_df
-        self.searchable = searchable
-        return True
+            return None
+        return _Built(ids, meta, years, searchable, model, term_df)
 
     def is_unknown(self, term: str) -> bool:
         """A folded syllable that no passage contains."""
@@ -181,9 +220,13 @@ class LexicalIndex:
             total += FOLD_WEIGHT * self.model.get_scores(folded)
         return total
 
-    def search(self, query: str, n: int, filters: Filters | None = None) -> list[tuple[str, float]]:
-        self.refresh()
-        with self._lock:  # one index throughout: a refresh from another thread waits
+    def search(
+        self, query: str, n: int, filters: Filters | None = None, wait: bool = True
+    ) -> list[tuple[str, float]]:
+        """The n best chunks. With ``wait=False`` a stale index answers while the current one is
+        built (``kb.search`` drops what is no longer committed)."""
+        self.refresh(wait=wait)
+        with self._lock:  # one index throughout: a swap from the builder waits
             scores = self.scores(query)
             scores = np.where(self.mask(filters), scores, 0.0)
             if not len(scores):

@@ -74,7 +74,9 @@ def _search_once(
     if mode in ("hybrid", "dense"):
         dense = _dense(kb, text, pool, filters, found, registry)
     if mode in ("hybrid", "bm25"):
-        lexical = _resolve(kb, kb.lexical.search(text, pool, filters), found, registry)
+        # in hybrid mode dense search has the newest chunks: BM25 need not wait for a rebuild
+        fresh = mode == "bm25"
+        lexical = _resolve(kb, kb.lexical.search(text, pool, filters, wait=fresh), found, registry)
     if mode == "dense":
         ranked = [(cid, s, s, None) for cid, s in dense]
     elif mode == "bm25":
@@ -87,7 +89,9 @@ def _search_once(
         if target is not None:
             words, other = target
             only_other = replace(filters or Filters(), language=(other,))
-            translated = _resolve(kb, kb.lexical.search(words, pool, only_other), found, registry)
+            translated = _resolve(
+                kb, kb.lexical.search(words, pool, only_other, wait=False), found, registry
+            )
             # the translated view only has to lift the other language's best passages
             translated_dense = _dense(kb, words, pool // 3, filters, found, registry, other)
         doc_of = {cid: sc.chunk.doc_id for cid, sc in found.items()}
@@ -104,7 +108,7 @@ def _resolve(
     registry: dict[str, DocMeta],
 ) -> list[tuple[str, float]]:
     """A BM25 ranking's chunks read from the store into ``found``; only committed versions kept
-    (the BM25 index may be a generation behind)."""
+    (the BM25 index may be a generation behind while a newer one is built)."""
     found.update(kb.store.get_chunks([cid for cid, _ in ranking if cid not in found]))
     return [(cid, s) for cid, s in ranking if cid in found and _live(found[cid], registry)]
 

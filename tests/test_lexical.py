@@ -7,6 +7,7 @@ be applied inside the search so narrow filters still fill a page of results.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -286,3 +287,27 @@ def test_share_is_the_fraction_of_passages_with_a_folded_syllable(small_kb):
     assert lex.share("iparking") == lex.term_df["~iparking"] / len(lex.ids)
     assert 0 < lex.share("iparking") < 1
     assert lex.share("zzzunknown") == 0.0
+
+
+def test_a_search_that_need_not_wait_is_answered_while_the_newer_index_is_built(
+    tmp_path, settings_factory, monkeypatch
+):
+    # A second app server's index is one generation behind after another server's ingest.
+    kb = open_kb(settings_factory(collection="lex-background"))
+    ingest_records(kb, [Record("lights", "Đèn giao thông thông minh tại nút giao.")])
+    other = LexicalIndex(Store(kb.settings), tmp_path / "other-cache")
+    assert doc_ids(other.search("den giao thong", 3)) == ["lights"]
+    ingest_records(kb, [Record("bikes", "Xe đạp công cộng cho thuê theo giờ.")])
+    # hold the build until the stale answer has been checked (timing only: the build is real)
+    release = threading.Event()
+    build = other._build
+    monkeypatch.setattr(other, "_build", lambda: (release.wait(30), build())[1])
+    stale = other.search("xe dap cong cong", 3, wait=False)
+    assert stale == [] and other.generation != kb.store.generation()
+    release.set()
+    other._pending.join(timeout=30)
+    assert other.generation == kb.store.generation()
+    assert doc_ids(other.search("xe dap cong cong", 3, wait=False)) == ["bikes"]
+    # a search that must be current (BM25 alone) builds before it answers
+    ingest_records(kb, [Record("parking", "Bãi đỗ xe thông minh thanh toán qua ứng dụng.")])
+    assert doc_ids(other.search("bai do xe thong minh", 3))[0] == "parking"
