@@ -50,6 +50,7 @@ _WHY = re.compile(
     r"why|fail\w*|lessons?|learn\w*|root cause|went wrong|problems?)\b",
     re.IGNORECASE,
 )
+_CITY_NAMES = {w for words in CITY_WORDS.values() for w in words}
 _ALL = r"ba thành phố|các thành phố|three cities|each city|the cities"
 _ALL_CITIES = re.compile(rf"\b({_ALL})\b", re.IGNORECASE)
 _COMPARE = re.compile(
@@ -169,11 +170,10 @@ def anchored(kb: KnowledgeBase, question: str, hits: list[Hit]) -> list[Hit]:
     """The passages that name the question's rare acronyms (USTDA, JICA), when some do: a
     question about a named body or programme is answered from the passages about it, not from a
     same-language neighbour that never names it."""
-    cities = {w for words in CITY_WORDS.values() for w in words}
     rare = [
         a
         for a in acronyms(question)
-        if a.lower() not in cities and kb.lexical.share(fold(a.lower())) <= RARE_ACRONYM
+        if a.lower() not in _CITY_NAMES and kb.lexical.share(fold(a.lower())) <= RARE_ACRONYM
     ]
     if not rare:
         return hits
@@ -416,10 +416,9 @@ def _compare(kb: KnowledgeBase, question: str, filters: Filters | None, lang: st
         hits = search(kb, question, k=4, filters=city_filters)
         # A question about several cities is less similar to any one city's passage.
         if hits and not should_abstain(kb, question, hits, ABSTAIN_DENSE - COMPARE_SLACK):
-            if money:  # the best documents' passages that give a sum join the candidates
-                hits = focus_passages(kb, hits, lambda c: gives(MONEY, c.text, question))
-            else:
-                hits = focus_passages(kb, hits)
+            # the city's best documents; about money, with their passages that give a sum
+            sums = (lambda c: gives(MONEY, c.text, question)) if money else None
+            hits = focus_passages(kb, hits, sums)
             picked = pick_sentences(
                 kb,
                 question,

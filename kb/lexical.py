@@ -52,11 +52,19 @@ class LexicalIndex:
         self._build_lock = threading.Lock()  # one load or build at a time
         self._pending: threading.Thread | None = None
         self.generation: str | None = None
-        self._use(_Built())
+        self.index = _Built()  # replaced whole, never changed in place
 
-    def _use(self, built: _Built) -> None:
-        self.ids, self.meta, self.years = built.ids, built.meta, built.years
-        self.searchable, self.model, self.term_df = built.searchable, built.model, built.term_df
+    @property
+    def ids(self) -> list[str]:
+        return self.index.ids
+
+    @property
+    def searchable(self) -> np.ndarray:
+        return self.index.searchable
+
+    @property
+    def term_df(self) -> dict[str, int]:
+        return self.index.term_df
 
     def load_current(self) -> bool:
         """Load the saved index of the store's current generation, without building one."""
@@ -98,7 +106,7 @@ class LexicalIndex:
 
     def _swap(self, built: _Built, generation: str) -> None:
         with self._lock:
-            self._use(built)
+            self.index = built
             self.generation = generation
 
     def _folder(self, generation: str) -> Path:
@@ -176,48 +184,52 @@ class LexicalIndex:
 
     def is_unknown(self, term: str) -> bool:
         """A folded syllable that no passage contains."""
-        return FOLD_PREFIX + term not in self.term_df
+        return FOLD_PREFIX + term not in self.index.term_df
 
     def share(self, term: str) -> float:
         """The share of passages that contain a folded syllable."""
-        return self.term_df.get(FOLD_PREFIX + term, 0) / max(1, len(self.ids))
+        index = self.index
+        return index.term_df.get(FOLD_PREFIX + term, 0) / max(1, len(index.ids))
 
     def idf(self, term: str) -> float:
         """Inverse document frequency of a folded syllable (unseen terms weigh the most)."""
-        df = self.term_df.get(FOLD_PREFIX + term, 0)
-        return math.log((len(self.ids) + 1) / (df + 0.5))
+        index = self.index
+        df = index.term_df.get(FOLD_PREFIX + term, 0)
+        return math.log((len(index.ids) + 1) / (df + 0.5))
 
     def mask(self, filters: Filters | None) -> np.ndarray:
         """Which indexed chunks pass the filters (the same rules as the store's where)."""
-        keep = self.searchable.copy()
+        index = self.index
+        keep = index.searchable.copy()
         if filters is None:
             return keep
         for key in ("city", "domain", "outcome", "language", "doc_type"):
             values = getattr(filters, key)
             if values:
-                keep &= np.isin(self.meta[key], list(values))
+                keep &= np.isin(index.meta[key], list(values))
         if filters.doc_ids:
-            keep &= np.isin(self.meta["doc_id"], list(filters.doc_ids))
+            keep &= np.isin(index.meta["doc_id"], list(filters.doc_ids))
         if filters.year_from is not None:
-            keep &= self.years >= filters.year_from
+            keep &= index.years >= filters.year_from
         if filters.year_to is not None:
-            keep &= (self.years <= filters.year_to) & (self.years >= 0)
+            keep &= (index.years <= filters.year_to) & (index.years >= 0)
         if filters.public_only:
-            keep &= self.meta["access"] == "public"
+            keep &= index.meta["access"] == "public"
         return keep
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every indexed chunk: exact tokens, plus folded ones weighted lower."""
-        if self.model is None:
-            return np.zeros(len(self.ids), dtype=np.float32)
-        vocab = self.model.vocab_dict
+        index = self.index
+        if index.model is None:
+            return np.zeros(len(index.ids), dtype=np.float32)
+        vocab = index.model.vocab_dict
         exact = [t for t in dict.fromkeys(exact_tokens(query)) if t in vocab]
         folded = [t for t in dict.fromkeys(folded_tokens(query)) if t in vocab]
-        total = np.zeros(len(self.ids), dtype=np.float32)
+        total = np.zeros(len(index.ids), dtype=np.float32)
         if exact:
-            total += self.model.get_scores(exact)
+            total += index.model.get_scores(exact)
         if folded:
-            total += FOLD_WEIGHT * self.model.get_scores(folded)
+            total += FOLD_WEIGHT * index.model.get_scores(folded)
         return total
 
     def search(
