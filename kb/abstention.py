@@ -16,7 +16,7 @@ from collections.abc import Callable
 from kb.glossary import default_glossary
 from kb.knowledge_base import KnowledgeBase
 from kb.search import query_signals
-from kb.text import detect_language, fold, nfc
+from kb.text import detect_language, fold, is_vietnamese_syllable, nfc
 from kb.tokenize import syllable_runs
 from kb.types import CITY_WORDS, Hit
 
@@ -32,7 +32,8 @@ COVERAGE_PASSAGES = 4
 _CITY = re.compile(
     r"(?<!\w)(?:"
     + "|".join(re.escape(w) for w in sorted(itertools.chain(*CITY_WORDS.values()), key=len)[::-1])
-    + r")(?!\w)"
+    + r")(?!\w)",
+    re.IGNORECASE,
 )
 _ACRONYM = re.compile(r"\b[A-ZĐ][A-ZĐ0-9]{1,9}\b")
 _STOP = set(
@@ -40,7 +41,7 @@ _STOP = set(
     do does with from by as that this it its their there about into than then has have had not no
     city cities của và là các những được trong cho với về tại đến này đó có không một như thế nào
     gì sao vì bao nhiêu thành phố ra đã đang sẽ khi ai đâu compare comparison differ different
-    difference so sánh khác nhau biệt""".split()
+    difference so sánh khác nhau biệt mấy vậy nhỉ hả""".split()
 )
 _STOP_UNACCENTED = {fold(w) for w in _STOP}  # for Vietnamese typed without diacritics
 
@@ -87,7 +88,7 @@ def coverage(
     if not terms:
         return 1.0
     weighted = terms_of is content_terms
-    idf = {t: kb.lexical.idf(t) if weighted else 1.0 for t in terms}
+    idf = {t: _idf(kb, t) if weighted else 1.0 for t in terms}
     total = sum(idf.values()) or 1.0
     translated = _translations(question, language) if language else {}
     spelled = _spellings(question)
@@ -96,6 +97,9 @@ def coverage(
         text = hit.doc.title + " " + hit.chunk.text
         if language and hit.doc.language and hit.doc.language != language:
             found = _found_across(kb, idf, spelled, translated, text)
+        elif weighted:
+            stems = {_stem(t) for t in terms_of(text)}
+            found = {t: idf[t] for t in terms if _stem(t) in stems}
         else:
             found = {t: idf[t] for t in terms & terms_of(text)}
         best = max(best, sum(found.values()) / total)
@@ -154,17 +158,76 @@ def acronyms(text: str) -> list[str]:
     return _ACRONYM.findall(text)
 
 
-def unknown_acronyms(kb: KnowledgeBase, question: str) -> list[str]:
-    """Acronyms of the question (such as PCI) that no passage contains: the knowledge base does not
-    cover what they name, however close the rest of the question is."""
-    return [a for a in acronyms(question) if kb.lexical.is_unknown(fold(a.lower()))]
+_WORD = re.compile(r"[^\W\d_]+")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s*)$")
+# longest first: "recommendations" -> "recommend"
+_SUFFIXES = ("ations", "ation", "ments", "ions", "ment", "ing", "ion", "ers", "es", "ed", "er", "s")
+
+
+def unknown_words(kb: KnowledgeBase, question: str) -> list[str]:
+    """Names in the question that no passage contains: the knowledge base does not cover what
+    they name, however close the rest of the question is. A name is an acronym (PCI), a
+    capitalised word inside the question (Opera House, Huế), a word with Vietnamese diacritics
+    in an English question (Nhổn), or a foreign word in a Vietnamese one (taxi, drone). A word
+    with diacritics must be found as written, tones included; another in some form of it.
+    Other words are not checked: a question may say what the documents say in other words ("bỏ
+    xó" for "dừng", "flop" for "fail"), and the passages that answer an English question may be
+    in Vietnamese ("air" is "không khí")."""
+    stripped = _CITY.sub(" ", nfc(question))
+    vietnamese = detect_language(stripped) == "vi"  # "Đà Nẵng" makes English look Vietnamese
+    out = []
+    for match in _WORD.finditer(stripped):
+        word = match.group(0)
+        lower = word.lower()
+        folded = fold(lower)
+        toned = lower != folded
+        name = (
+            word.isupper()
+            or (word[0].isupper() and not _SENTENCE_START.search(stripped[: match.start()]))
+            or (toned and not vietnamese)
+            or (vietnamese and not is_vietnamese_syllable(word))
+        )
+        if not name or len(word) < 2 or lower in _STOP:
+            continue
+        if not (kb.lexical.has_syllable(lower) if toned else _known_form(kb, folded)):
+            out.append(word)
+    return out
+
+
+def _stem(word: str) -> str:
+    """An English word without its inflection ("partnered", "partners" -> "partner"), so that a
+    question and a passage meet across forms; a Vietnamese syllable is left as it is."""
+    if is_vietnamese_syllable(word):
+        return word
+    return next(
+        (word[: -len(s)] for s in _SUFFIXES if word.endswith(s) and len(word) - len(s) >= 3), word
+    )
+
+
+def _forms(word: str) -> set[str]:
+    stem = _stem(word)
+    forms = {word, stem} | {stem + s for s in _SUFFIXES}
+    if stem.endswith("e"):
+        forms |= {stem[:-1] + s for s in _SUFFIXES}
+    return forms
+
+
+def _known_form(kb: KnowledgeBase, word: str) -> bool:
+    """Whether a passage has the folded word or a form of it ("schools" for "school")."""
+    return any(not kb.lexical.is_unknown(f) for f in _forms(word))
+
+
+def _idf(kb: KnowledgeBase, word: str) -> float:
+    """The weight of a folded word: that of its most frequent form, since passages are matched
+    by form ("partnered" weighs as "partners" does)."""
+    return min(kb.lexical.idf(f) for f in _forms(word))
 
 
 def should_abstain(
     kb: KnowledgeBase, question: str, hits: list[Hit], dense_floor: float = ABSTAIN_DENSE
 ) -> bool:
-    """True when no passage is close in meaning, the question names an acronym no passage has,
-    or the best passages miss the question's distinctive terms."""
+    """True when no passage is close in meaning, the question names something no passage has
+    (``unknown_words``), or the best passages miss the question's distinctive terms."""
     if not hits:
         return True
     unaccented = query_signals(question).unaccented
@@ -172,8 +235,8 @@ def should_abstain(
         dense_floor -= UNACCENTED_SLACK
     if max((h.dense_score or 0.0) for h in hits) < dense_floor:
         return True
-    if unknown_acronyms(kb, question):
-        return True  # acronyms read the same in both languages
+    if unknown_words(kb, question):
+        return True
     best = hits[:COVERAGE_PASSAGES]
     language = detect_language(question)
     if unaccented:

@@ -13,7 +13,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from kb.abstention import ABSTAIN_DENSE, acronyms, content_terms, should_abstain
+from kb.abstention import (
+    ABSTAIN_DENSE,
+    acronyms,
+    content_terms,
+    should_abstain,
+    unknown_words,
+)
 from kb.answer_type import MONEY, asks_about_money, expected_type, gives
 from kb.knowledge_base import KnowledgeBase
 from kb.search import clean_query, search
@@ -54,8 +60,7 @@ _CITY_NAMES = {w for words in CITY_WORDS.values() for w in words}
 _ALL = r"ba thành phố|các thành phố|three cities|each city|the cities"
 _ALL_CITIES = re.compile(rf"\b({_ALL})\b", re.IGNORECASE)
 _COMPARE = re.compile(
-    rf"\b(so sánh|so với|khác nhau|khác biệt|compare\w*|differ\w*|{_ALL})\b",
-    re.IGNORECASE,
+    r"\b(so sánh|so với|khác nhau|khác biệt|compare\w*|differ\w*)\b", re.IGNORECASE
 )
 _SIDES = [
     re.compile(r"\bso sánh (.+?) (?:với|và) (.+)", re.IGNORECASE),
@@ -68,12 +73,14 @@ _SIDES = [
 TEXTS = {
     "vi": {
         "abstain": "Không có tài liệu nào trong kho trả lời câu hỏi này.",
+        "missing": "Không tài liệu nào nhắc đến",
         "nearest": "Các tài liệu gần nhất",
         "lessons": "Nguyên nhân và bài học",
         "sources_in": "Các nguồn trả lời câu hỏi này viết bằng tiếng Anh.",
     },
     "en": {
         "abstain": "No document in the knowledge base answers this question.",
+        "missing": "No document mentions",
         "nearest": "Nearest documents",
         "lessons": "Causes and lessons",
         "sources_in": "The sources that answer this question are in Vietnamese.",
@@ -99,14 +106,20 @@ def _asks(pattern: re.Pattern[str], question: str) -> bool:
 
 
 def question_kind(question: str) -> str:
-    """'compare', 'lesson' or 'direct': the shape the answer should take. A question that names
-    several cities but asks for one figure ("on what date did the three departments sign") is
-    direct: the figure is one fact, not one per city."""
+    """'compare', 'lesson' or 'direct': the shape the answer should take. A question about
+    several cities (or "the three cities") that asks for one figure ("when did the three cities
+    join the ASEAN network") is direct: the figure is one fact, not one per city."""
     if _asks(_COMPARE, question):
         return "compare"
-    if len(cities_named(question)) >= 2:
+    if len(cities_named(question)) >= 2 or _asks(_ALL_CITIES, question):
         return "direct" if expected_type(question) else "compare"
     return "lesson" if _asks(_WHY, question) else "direct"
+
+
+def dense_floor(kind: str) -> float:
+    """The similarity below which no passage answers: lower for a question about several cities,
+    which is less similar to any one city's passage."""
+    return ABSTAIN_DENSE - (COMPARE_SLACK if kind == "compare" else 0.0)
 
 
 def cities_named(question: str) -> list[str]:
@@ -149,8 +162,8 @@ def offline_answer(
         if answer is not None:
             return answer  # each city's part passed its own abstention check
     hits = search(kb, question, k=k, filters=scope(question, filters))
-    if should_abstain(kb, question, hits):
-        return abstain(hits, lang)
+    if should_abstain(kb, question, hits, dense_floor(kind)):
+        return abstain(hits, lang, unknown_words(kb, question))
     hits = anchored(kb, question, hits)
     expect = expected_type(question) if kind == "direct" else None
     passages = answer_passages(kb, question, hits, kind, expect)
@@ -170,15 +183,20 @@ def anchored(kb: KnowledgeBase, question: str, hits: list[Hit]) -> list[Hit]:
     """The passages that name the question's rare acronyms (USTDA, JICA), when some do: a
     question about a named body or programme is answered from the passages about it, not from a
     same-language neighbour that never names it."""
-    rare = [
+    return naming(hits, rare_acronyms(kb, question)) or hits
+
+
+def rare_acronyms(kb: KnowledgeBase, question: str) -> list[str]:
+    """The question's acronyms that name one thing: in at most a few passages, not a city."""
+    return [
         a
         for a in acronyms(question)
         if a.lower() not in _CITY_NAMES and kb.lexical.share(fold(a.lower())) <= RARE_ACRONYM
     ]
-    if not rare:
-        return hits
-    naming = [h for h in hits if all(re.search(rf"\b{re.escape(a)}\b", h.chunk.text) for a in rare)]
-    return naming or hits
+
+
+def naming(hits: list[Hit], names: list[str]) -> list[Hit]:
+    return [h for h in hits if all(re.search(rf"\b{re.escape(a)}\b", h.chunk.text) for a in names)]
 
 
 def answer_passages(
@@ -217,10 +235,14 @@ def focus_passages(
     return chosen
 
 
-def abstain(hits: list[Hit], lang: str) -> Answer:
+def abstain(hits: list[Hit], lang: str, missing: list[str] | None = None) -> Answer:
+    """ "No document answers this", the names no document has (so the reader knows why), and the
+    nearest documents."""
     nearest = nearest_docs(hits)
     t = TEXTS[lang]
     lines = [t["abstain"]]
+    if missing:
+        lines.append(f"{t['missing']}: " + ", ".join(dict.fromkeys(missing)) + ".")
     if nearest:
         lines.append(
             f"{t['nearest']}: "
@@ -396,6 +418,7 @@ def cite(n: int, hit: Hit, start: int, end: int) -> Citation:
 
 def _compare(kb: KnowledgeBase, question: str, filters: Filters | None, lang: str) -> Answer | None:
     """One short part per city, side by side; None when fewer than two cities have material.
+    When the question names a rare acronym, a city's part comes from passages that name it.
     A comparison of two things that names no city ("compare iParking with the metro's
     ticketing") has one part per thing instead."""
     cities = cities_named(question)
@@ -409,13 +432,16 @@ def _compare(kb: KnowledgeBase, question: str, filters: Filters | None, lang: st
     per_city: dict[str, list[Sentence]] = {}
     closest: dict[str, float] = {}
     money = asks_about_money(question)
+    rare = rare_acronyms(kb, question)
     for city in [*cities, "multi"]:
         if city == "multi" and filters and filters.city and city not in filters.city:
             continue
         city_filters = replace(filters or Filters(), city=(city,))
         hits = search(kb, question, k=4, filters=city_filters)
+        if rare:  # "the three cities in the ASEAN network": a city part must be about it
+            hits = naming(hits, rare)
         # A question about several cities is less similar to any one city's passage.
-        if hits and not should_abstain(kb, question, hits, ABSTAIN_DENSE - COMPARE_SLACK):
+        if hits and not should_abstain(kb, question, hits, dense_floor("compare")):
             # the city's best documents; about money, with their passages that give a sum
             sums = (lambda c: gives(MONEY, c.text, question)) if money else None
             hits = focus_passages(kb, hits, sums)
@@ -463,7 +489,7 @@ def _compare_sides(
     parts: dict[str, list[Sentence]] = {}
     for side in sides:
         hits = search(kb, side, k=4, filters=filters)
-        if not hits or should_abstain(kb, side, hits, ABSTAIN_DENSE - COMPARE_SLACK):
+        if not hits or should_abstain(kb, side, hits, dense_floor("compare")):
             continue
         doc = hits[0].doc
         label = doc.project or doc.title

@@ -19,7 +19,7 @@ MONEY, COUNT, RANK, DATE, ORG, SHARE = "money", "count", "rank", "date", "organi
 # Patterns are matched on folded, lowercased text, so "bao nhiêu" and "bao nhieu" both match.
 _PRICE = (
     r"gia (?:ve|thue|ban|cuoc)|muc gia|muc phi|le phi|phi (?:do xe|gui xe|dich vu)"
-    r"|(?:gia|phi) (?:la )?bao nhieu|prices?|fares?|fees?|tariffs?"
+    r"|(?<!tri )(?<!chi )(?:gia|phi) (?:la )?bao nhieu|prices?|fares?|fees?|tariffs?"
 )
 _ASKS = (
     (
@@ -40,8 +40,8 @@ _ASKS = (
     (
         ORG,
         r"\b(?:which|what) (?:[\w-]+ )?(?:vendors?|contractors?|compan(?:y|ies)|firms?|suppliers?"
-        r"|providers?|operators?)\b"
-        r"|\b(?:cong ty|doanh nghiep|nha thau|tap doan|nha cung cap) nao\b",
+        r"|providers?|operators?|banks?)\b"
+        r"|\b(?:cong ty|doanh nghiep|nha thau|tap doan|nha cung cap|ngan hang) nao\b",
     ),
     (
         SHARE,
@@ -81,7 +81,7 @@ _BRAND = re.compile(r"\b[A-ZĐ][A-ZĐ0-9&]{1,9}\b|\b[A-Za-z]+[a-z][A-Z]\w*\b")
 _GENERIC_ACRONYMS = set(
     """IOC ICT IT AI API DTI PCI PAR BRT ITS AQI GIS IOT IoT VND USD US EU CSDL UBND HĐND TP HCM
     HCMC QĐ NĐ CP TTG TTg SMS QR EOC DXC MOU ASCN ASEAN PPP BOT ODA IDA ISO CCTV LED GPS OCR
-    SOC CEO PC LAN MAN WAN SIM ID VNeID eKYC CCCD""".split()
+    SOC CEO PC LAN MAN WAN SIM ID VNeID eKYC CCCD NFC EMV ATM POS""".split()
 )
 
 # Qualifiers that narrow the amount of money asked for: a sentence giving an annual cost answers
@@ -96,7 +96,10 @@ _MONEY_QUALIFIERS = (
     (_CONTRACT, _CONTRACT),
     (
         rf"\b(?:{_PRICE})\b",
-        r"\b(gia|ve|phi|cuoc|prices?|fares?|fees?|tickets?|tariffs?|charges?)\b",
+        # folded, a lone "gia" or "ve" is also "giá trị" (value), "tham gia", "về" (about)
+        r"\b(gia (?:ve|thue|ban|cuoc|dich vu)|muc (?:gia|phi)|le phi|thu phi|cuoc phi"
+        r"|phi (?:do xe|gui xe|dich vu|thue bao)|ve (?:luot|thang|tuan)|prices?|fares?|fees?"
+        r"|tickets?|tariffs?)\b",
     ),
 )
 

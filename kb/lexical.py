@@ -25,7 +25,14 @@ import numpy as np
 
 from kb.store import Store, StoredChunk
 from kb.text import passage_text
-from kb.tokenize import FOLD_PREFIX, TOKENIZER_VERSION, exact_tokens, folded_tokens, index_tokens
+from kb.tokenize import (
+    FOLD_PREFIX,
+    TOKENIZER_VERSION,
+    canonical_syllable,
+    exact_tokens,
+    folded_tokens,
+    index_tokens,
+)
 from kb.types import Filters
 
 FOLD_WEIGHT = 0.5
@@ -138,7 +145,7 @@ class LexicalIndex:
         ]
         df: Counter[str] = Counter()
         for tokens in corpus:
-            df.update({t for t in tokens if "_" not in t and t.startswith(FOLD_PREFIX)})
+            df.update({t for t in tokens if "_" not in t})  # syllables, as written and folded
         model = None
         if corpus:
             model = bm25s.BM25()
@@ -185,6 +192,10 @@ class LexicalIndex:
     def is_unknown(self, term: str) -> bool:
         """A folded syllable that no passage contains."""
         return FOLD_PREFIX + term not in self.index.term_df
+
+    def has_syllable(self, syllable: str) -> bool:
+        """Whether some passage contains a lowercased syllable as written, tones included."""
+        return canonical_syllable(syllable) in self.index.term_df
 
     def share(self, term: str) -> float:
         """The share of passages that contain a folded syllable."""

@@ -15,13 +15,14 @@ from dataclasses import replace
 
 import numpy as np
 
-from kb.abstention import content_terms, should_abstain
+from kb.abstention import content_terms, should_abstain, unknown_words
 from kb.answer import (
     CANDIDATE_HITS,
     abstain,
     anchored,
     answer_passages,
     cite,
+    dense_floor,
     question_kind,
     scope,
 )
@@ -89,10 +90,10 @@ def llm_answer(
 ) -> Answer:
     lang = detect_language(question) or "en"
     hits = search(kb, question, k=CANDIDATE_HITS, filters=scope(question, filters))
-    if should_abstain(kb, question, hits):
-        return abstain(hits, lang)
-    hits = anchored(kb, question, hits)
     kind = question_kind(question)
+    if should_abstain(kb, question, hits, dense_floor(kind)):
+        return abstain(hits, lang, unknown_words(kb, question))
+    hits = anchored(kb, question, hits)
     expect = expected_type(question) if kind == "direct" else None
     passages = answer_passages(kb, question, hits, kind, expect)
     language = "Vietnamese" if lang == "vi" else "English"

@@ -12,6 +12,11 @@ _VI_LETTERS = set("ăâđêôơưàáảãạằắẳẵặầấẩẫậèé�
 _VI_SYLLABLE = re.compile(
     r"^(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?[aeiouy]{1,3}(ng|nh|ch|[cmnpt])?$"
 )
+# English function words that are no Vietnamese syllable, typed with tones or without
+_EN_FUNCTION = set(
+    """what which who whom whose how why when where did does has have had was were is are been
+    of for from with and its their this that will would could should about into than""".split()
+)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -39,16 +44,21 @@ def detect_language(text: str) -> str:
     tokens = [t for t in words(text) if not t.isdigit()]
     if not tokens:
         return ""
+    english = sum(t in _EN_FUNCTION for t in tokens)
+    if english >= 2 and english >= 0.1 * len(tokens):
+        return "en"  # "What did Hà Nội learn from Hoàn Kiếm?": the names do not make it Vietnamese
     marked = sum(any(ch in _VI_LETTERS for ch in t) for t in tokens) / len(tokens)
     if marked >= 0.3:
         return "vi"
-    if (
-        len(tokens) >= 2
-        and sum(bool(_VI_SYLLABLE.match(fold(t))) for t in tokens) / len(tokens) >= 0.7
-    ):
+    if len(tokens) >= 2 and sum(is_vietnamese_syllable(t) for t in tokens) / len(tokens) >= 0.7:
         return "vi"
     ascii_share = sum(ch.isascii() for ch in letters) / len(letters)
     return "en" if ascii_share > 0.9 else ""
+
+
+def is_vietnamese_syllable(word: str) -> bool:
+    """Whether a word, tones aside, could be one Vietnamese syllable ("drone" and "taxi" cannot)."""
+    return bool(_VI_SYLLABLE.match(fold(word.lower())))
 
 
 def has_diacritics(text: str) -> bool:

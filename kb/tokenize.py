@@ -14,7 +14,8 @@ import unicodedata
 from kb.text import fold, nfc
 
 FOLD_PREFIX = "~"
-TOKENIZER_VERSION = "2"  # part of the saved BM25 index's name: a change rebuilds it
+TOKENIZER_VERSION = "3"  # part of the saved BM25 index's name: a change (to the tokens or to
+# what the index keeps of them) rebuilds it
 _TONES = {"\u0300": "2", "\u0301": "1", "\u0303": "4", "\u0309": "3", "\u0323": "5"}
 _RUN = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*(?:\s+[^\W_]+(?:[-'’][^\W_]+)*)*", re.UNICODE)
 _SYL = re.compile(r"[^\W_]+", re.UNICODE)

@@ -1,9 +1,11 @@
 """When the answerer abstains: coverage counted in words for Vietnamese typed without tones,
-passages in the other language read through the glossary, city names left out."""
+passages in the other language read through the glossary, city names left out, and names that
+no passage has."""
 
 from __future__ import annotations
 
-from kb.abstention import content_words, coverage
+from kb.abstention import content_words, coverage, unknown_words
+from kb.answer import ask
 from kb.glossary import default_glossary
 from kb.search import search
 
@@ -43,3 +45,45 @@ def test_a_folded_syllable_is_not_an_english_word(small_kb):
     assert any("lỏng" in h.chunk.text for h in hits)
     assert coverage(small_kb, "How long?", hits, language="en") == 0.0
     assert coverage(small_kb, "How long?", hits) > 0.0
+
+
+def test_unknown_words_are_the_names_no_passage_has(small_kb):
+    # acronyms, capitalised words inside a question, toned words in an English question and
+    # foreign words in a Vietnamese one name things; the small corpus has none of these
+    assert unknown_words(small_kb, "What PCI score did Da Nang's free Wi-Fi get?") == ["PCI"]
+    assert unknown_words(small_kb, "Did Huế copy Da Nang's free Wi-Fi?") == ["Huế"]
+    assert unknown_words(small_kb, "Does the Saigon Opera House offer free Wi-Fi?") == [
+        "Opera",
+        "House",
+    ]  # "Saigon" names a city, which every passage is about
+    assert unknown_words(small_kb, "Bao nhiêu xe taxi dùng iParking ở Hà Nội?") == ["taxi"]
+
+
+def test_words_the_documents_do_not_use_are_not_names(small_kb):
+    # a question may say what the documents say in other words
+    assert unknown_words(small_kb, "Why did drivers shun iParking?") == []
+    assert unknown_words(small_kb, "Vì sao iParking bị bỏ xó?") == []  # "xó": not a name
+    assert unknown_words(small_kb, "Shunned by drivers: why did iParking fail?") == []
+    # a name written in another form than the documents' ("Apps" and "app")
+    assert unknown_words(small_kb, "Which Apps did Hanoi drivers pay with?") == []
+    # "Đà Nẵng" does not make an English question Vietnamese (nor its words foreign ones)
+    assert unknown_words(small_kb, "Why did Đà Nẵng drivers shun the Wi-Fi?") == []
+
+
+def test_an_abstention_names_what_no_document_mentions(small_kb):
+    answer = ask(small_kb, "Did Huế copy Da Nang's free public Wi-Fi?")
+    assert answer.abstained and not answer.citations
+    assert "No document mentions: Huế." in answer.text
+    answer = ask(small_kb, "Bao nhiêu xe taxi dùng iParking ở Hà Nội?")
+    assert answer.abstained
+    assert "Không tài liệu nào nhắc đến: taxi." in answer.text
+
+
+def test_an_english_term_is_found_in_another_form(small_kb):
+    # the English iParking brief has "payment" and "paying", never "payments" nor "paid"
+    question = "Why did Drivers stop making Payments?"
+    hits = [h for h in search(small_kb, question, k=8) if h.doc.doc_id == "t-hn-iparking-en"]
+    assert hits
+    assert unknown_words(small_kb, question) == []
+    assert coverage(small_kb, "payments", hits) == 1.0
+    assert coverage(small_kb, "paid", hits) == 0.0  # an irregular form is another word

@@ -118,6 +118,13 @@ def test_a_price_needs_a_sentence_about_a_price_not_a_budget():
     assert gives(MONEY, "Giá vé lượt là 7.000 đồng.", q)
     assert not gives(MONEY, "Investment in the built line: more than 1,000 bn VND.", q)
     assert gives(MONEY, "The fare was 7,000 VND a ride.", "What was the BRT fare?")
+    # folded, "giá trị" (value), "tham gia" and "về" (about) read like "giá" and "vé"
+    assert not gives(MONEY, "Ứng dụng được phát triển với giá trị hợp đồng 0 đồng.", q)
+    assert not gives(MONEY, "Về vốn, dự án vay 1.000 tỷ đồng.", q)
+    # "trị giá bao nhiêu" (worth) and "chi phí bao nhiêu" (cost) ask for no price
+    q_worth = "Khoản viện trợ của JICA trị giá bao nhiêu?"
+    assert expected_type(q_worth) == MONEY
+    assert gives(MONEY, "Khoản viện trợ trị giá 527 triệu yên.", q_worth)
 
 
 def test_dates_and_ranks():

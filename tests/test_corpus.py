@@ -280,3 +280,27 @@ def test_each_part_of_a_comparison_comes_from_that_citys_best_documents(corpus_k
     cited = {city: {c.doc_id for c in answer.citations if f"[{c.n}]" in part}
              for city, part in answer.parts.items()}  # fmt: skip
     assert cited == {"hanoi": {"hn-brt-01-lessons"}, "hcmc": {"hcm-brt-line-1-green-transport"}}
+
+
+def test_one_fact_about_the_three_cities_is_answered_directly(corpus_kb):
+    # "the three cities" made this a comparison: one part per city, and the Hà Nội part quoted
+    # the air-quality report ("Mạng lưới gồm 10 trạm", a network of stations)
+    from kb.answer import ask, question_kind
+
+    kb, _ = corpus_kb
+    question = "When did the three cities join the ASEAN Smart Cities Network?"
+    assert question_kind(question) == "direct"
+    answer = ask(kb, question)
+    assert not answer.abstained and not answer.parts
+    assert {c.doc_id for c in answer.citations} == {"multi-ascn-vietnam-cities-review"}
+    assert question_kind("How did the three cities fund their operations centres?") == "compare"
+
+
+def test_each_part_of_a_comparison_names_the_rare_acronym_asked_about(corpus_kb):
+    # only HCMC's documents name USTDA; the Đà Nẵng part used to quote its open data portal
+    from kb.answer import ask
+
+    kb, _ = corpus_kb
+    answer = ask(kb, "How did the three cities work with USTDA?")
+    assert not answer.abstained and answer.citations
+    assert all("USTDA" in c.quote for c in answer.citations)

@@ -289,6 +289,15 @@ def test_share_is_the_fraction_of_passages_with_a_folded_syllable(small_kb):
     assert lex.share("zzzunknown") == 0.0
 
 
+def test_a_syllable_is_known_as_written_tones_included(small_kb):
+    lex = small_kb.lexical
+    lex.refresh()
+    assert lex.has_syllable("lỏng")  # "lỏng lẻo" in the Vietnamese iParking report
+    assert lex.has_syllable("lòng") is False  # the same letters, another word
+    assert not lex.is_unknown("long")  # folded, both are "long"
+    assert lex.has_syllable("hóa") and lex.has_syllable("hoá")  # old and new tone placement
+
+
 def test_a_search_that_need_not_wait_is_answered_while_the_newer_index_is_built(
     tmp_path, settings_factory, monkeypatch
 ):

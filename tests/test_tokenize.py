@@ -171,6 +171,10 @@ def test_no_tokens_for_punctuation_only():
         ("khong dung tien mat", "vi"),
         ("Why did the smart parking pilot fail in Hanoi?", "en"),
         ("The free public Wi-Fi in Đà Nẵng was used widely by tourists", "en"),
+        # names with diacritics, however many, do not make an English question Vietnamese
+        ("What did Hà Nội learn from Hoàn Kiếm?", "en"),
+        ("How has the Góp ý Đà Nẵng channel fared?", "en"),
+        ("Đà Nẵng có bao nhiêu điểm Wi-Fi và ai là nhà cung cấp?", "vi"),
         ("open data portal", "en"),
         ("ab", ""),
         ("hà", ""),
