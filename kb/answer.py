@@ -241,14 +241,15 @@ def abstain(hits: list[Hit], lang: str, missing: list[str] | None = None) -> Ans
     nearest = nearest_docs(hits)
     t = TEXTS[lang]
     lines = [t["abstain"]]
+    missing = list(dict.fromkeys(missing or []))
     if missing:
-        lines.append(f"{t['missing']}: " + ", ".join(dict.fromkeys(missing)) + ".")
+        lines.append(f"{t['missing']}: " + ", ".join(missing) + ".")
     if nearest:
         lines.append(
             f"{t['nearest']}: "
             + "; ".join(f"{d.title} ({CITY_NAMES.get(d.city, d.city)})" for d in nearest)
         )
-    return Answer(text="\n".join(lines), abstained=True, nearest=nearest)
+    return Answer(text="\n".join(lines), abstained=True, nearest=nearest, missing=missing)
 
 
 def pick_sentences(

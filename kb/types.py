@@ -160,6 +160,8 @@ class Answer:
     answerer: str = "offline"
     # a comparison's parts, side by side: city code -> text, or the project compared -> text
     parts: dict[str, str] = field(default_factory=dict)
+    # when abstained: the names in the question that no document mentions
+    missing: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -171,4 +173,5 @@ class Answer:
             "nearest": [
                 {"doc_id": d.doc_id, "title": d.title, "city": d.city} for d in self.nearest
             ],
+            "missing": self.missing,
         }

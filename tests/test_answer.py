@@ -168,6 +168,19 @@ def test_cli_ask_json_shape(small_kb, capsys):
     assert markers(data["answer"]) == {c["n"] for c in data["citations"]}
 
 
+def test_cli_ask_json_of_an_abstention_lists_what_no_document_mentions(small_kb, capsys):
+    s = small_kb.settings
+    code = main(
+        ["ask", "Did Huế copy Da Nang's free Wi-Fi?", "--json", "--store", str(s.store),
+         "--cache-dir", str(s.cache_dir), "--collection", s.collection]
+    )  # fmt: skip
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["abstained"] is True and data["citations"] == []
+    assert data["missing"] == ["Huế"]
+    assert data["nearest"]
+
+
 def test_cli_ask_empty_question_exits_2(small_kb, capsys):
     s = small_kb.settings
     code = main(

@@ -189,6 +189,12 @@ def test_ask_abstains_with_nearest(app_env):
     assert 'class="kb-answer"' not in page_html(at)
 
 
+def test_an_abstention_names_what_no_document_mentions(app_env):
+    at = run(make_app(q="Did Huế copy Da Nang's free public Wi-Fi?"))
+    assert any("không có câu trả lời" in w.value for w in at.warning)
+    assert any(m.value == "Không tài liệu nào nhắc đến: **Huế**" for m in at.markdown)
+
+
 def test_city_filter_limits_sources(app_env, small_kb):
     city_of = {d.doc_id: d.city for d in small_kb.store.registry().values()}
     at = run(make_app(q="Bài học về chuyển giao và kết nối dữ liệu giữa các sở"))

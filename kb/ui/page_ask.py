@@ -125,6 +125,8 @@ def show_sources(answer: Answer, question: str) -> None:
 
 def show_abstained(answer: Answer, question: str) -> None:
     st.warning(t("abstained_title"), icon=":material/search_off:")
+    if answer.missing:
+        st.markdown(f"{t('missing')}: " + ", ".join(f"**{w}**" for w in answer.missing))
     if answer.nearest:
         st.markdown(t("abstained_hint"))
         render.html(render.nearest_list(answer.nearest, question))
