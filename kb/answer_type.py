@@ -65,6 +65,7 @@ _RANK_WORD = re.compile(
     r"\b(thu \d+|hang \d+|\d+(st|nd|rd|th)|\d+/\d+|first|second|third|top|dung dau|nhat)\b"
 )
 _SHARE = re.compile(r"\d\s*%|\b(phan tram|percent|per cent)\b|\d+/\d+")
+_PERIOD = re.compile(r"\b(19|20)\d{2}\s*[–-]\s*((19|20)\d{2}|\d{2})\b")
 _DATE = re.compile(
     r"\b(\d{1,2}/\d{1,2}/(19|20)\d{2}|\d{1,2}/(19|20)\d{2}|(19|20)\d{2}"
     r"|thang \d{1,2}|quy [1-4ivx]+|january|february|march|april|may \d|june|july|august"
@@ -136,10 +137,10 @@ def gives(kind: str, sentence: str, question: str) -> bool:
         return bool(_organisations(sentence) - _organisations(question))
     text = fold(sentence.lower())
     known = set(_NUMBER.findall(fold(question.lower())))
-    if kind == DATE:
+    if kind == DATE:  # a period ("the 2017–2020 scheme") says when something ran, not happened
         return any(
             not _NUMBER.search(m.group(0)) or set(_NUMBER.findall(m.group(0))) - known
-            for m in _DATE.finditer(text)
+            for m in _DATE.finditer(_PERIOD.sub(" ", text))
         )
     if kind in (COUNT, SHARE):  # a number that is not a date or a year
         text = _DATE.sub(" ", text)

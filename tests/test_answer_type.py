@@ -134,6 +134,11 @@ def test_dates_and_ranks():
     assert gives(DATE, "The app went live in May 2024.", q)
     assert not gives(DATE, "The city may extend the app to more wards.", q)
     assert not gives(DATE, "iHanoi là ứng dụng để người dân phản ánh.", q)
+    # a period says when something ran, not when it happened
+    q_launch = "When was the HCMC information security centre launched?"
+    assert not gives(DATE, "It is a pillar of the city's 2017–2020 smart-city scheme.", q_launch)
+    assert not gives(DATE, "Giai đoạn 2018-25 có nhiều dự án.", q_launch)
+    assert gives(DATE, "It was launched on 11 October 2020.", q_launch)
     q_rank = "Hà Nội đứng thứ mấy về DTI năm 2023?"
     assert gives(RANK, "Năm 2023 Hà Nội xếp thứ 6/63.", q_rank)
     assert not gives(RANK, "Năm 2023 Hà Nội công bố 12 bộ dữ liệu.", q_rank)

@@ -60,6 +60,7 @@ def test_cities_languages_formats_and_kinds(corpus_kb):
     assert late_lessons, "multi-page PDFs should carry lessons on a later page"
 
 
+PROBES = GOLDEN.parent / "probes"
 JUDGED_KINDS = {
     "factual",
     "lesson",
@@ -68,7 +69,7 @@ JUDGED_KINDS = {
     "no-diacritics",
     "unanswerable",
 }
-PROBE_KINDS = {"open", "paraphrase", "unanswerable"}
+PROBE_KINDS = {"open", "paraphrase", "cross-language", "unanswerable"}
 
 
 @pytest.mark.parametrize(
@@ -76,7 +77,7 @@ PROBE_KINDS = {"open", "paraphrase", "unanswerable"}
     [
         (GOLDEN, 150, 40, JUDGED_KINDS),
         (HELDOUT, 70, 15, JUDGED_KINDS),
-        (GOLDEN.parent / "probes", 90, 15, PROBE_KINDS),
+        (PROBES, 110, 15, PROBE_KINDS),
     ],
 )
 def test_query_sets_point_at_existing_documents(corpus_kb, query_set, least, per_city, kinds):
@@ -100,7 +101,7 @@ def test_query_sets_point_at_existing_documents(corpus_kb, query_set, least, per
             assert q.metadata.get("answer"), q.qid
 
 
-@pytest.mark.parametrize("query_set", [GOLDEN, HELDOUT])
+@pytest.mark.parametrize("query_set", [GOLDEN, HELDOUT, PROBES])
 def test_factual_answers_occur_in_a_relevant_document(corpus_kb, query_set):
     kb, _ = corpus_kb
     qrels = load_qrels(query_set)
