@@ -20,7 +20,7 @@ from kb.abstention import (
     should_abstain,
     unknown_words,
 )
-from kb.answer_type import MONEY, asks_about_money, expected_type, gives
+from kb.answer_type import GENERIC_ACRONYMS, MONEY, asks_about_money, expected_type, gives
 from kb.knowledge_base import KnowledgeBase
 from kb.search import clean_query, search
 from kb.text import detect_language, fold, is_instruction_like, nfc, sentence_spans
@@ -187,11 +187,14 @@ def anchored(kb: KnowledgeBase, question: str, hits: list[Hit]) -> list[Hit]:
 
 
 def rare_acronyms(kb: KnowledgeBase, question: str) -> list[str]:
-    """The question's acronyms that name one thing: in at most a few passages, not a city."""
+    """The question's acronyms that name one thing: in at most a few passages, neither a city
+    nor a generic term (ID, AI) that a passage may give in the other language."""
     return [
         a
         for a in acronyms(question)
-        if a.lower() not in _CITY_NAMES and kb.lexical.share(fold(a.lower())) <= RARE_ACRONYM
+        if a.lower() not in _CITY_NAMES
+        and a not in GENERIC_ACRONYMS
+        and kb.lexical.share(fold(a.lower())) <= RARE_ACRONYM
     ]
 
 

@@ -1,5 +1,5 @@
 """What a factual question asks for (an amount of money, a count, a share, a rank, a date, a
-company) and whether a sentence gives it.
+company, the number of a decision or plan) and whether a sentence gives it.
 
 Why: the hardest questions to abstain on are near misses, such as the budget of a project the
 knowledge base describes without its budget. The passages are about the right thing, so their
@@ -15,13 +15,25 @@ from kb.glossary import default_glossary
 from kb.text import detect_language, fold, has_diacritics, nfc
 
 MONEY, COUNT, RANK, DATE, ORG, SHARE = "money", "count", "rank", "date", "organisation", "share"
+ACT = "act"  # a numbered legal document: a decision, a plan, a resolution
 
 # Patterns are matched on folded, lowercased text, so "bao nhiêu" and "bao nhieu" both match.
 _PRICE = (
     r"gia (?:ve|thue|ban|cuoc)|muc gia|muc phi|le phi|phi (?:do xe|gui xe|dich vu)"
     r"|(?<!tri )(?<!chi )(?:gia|phi) (?:la )?bao nhieu|prices?|fares?|fees?|tariffs?"
 )
+_ACT_NAMES = (
+    r"quyet dinh|ke hoach|nghi quyet|nghi dinh|chi thi|cong van|thong tu|decisions?|plans?"
+    r"|resolutions?|decrees?|directives?|circulars?"
+)
 _ASKS = (
+    (
+        ACT,
+        # "which (People's Committee) decision", not "what did HCMC plan"
+        rf"\b(?:which|what) (?:(?!(?:did|does|do|has|have|had|will|was|were|is|are)\b)[\w'-]+ )"
+        rf"{{0,2}}(?:{_ACT_NAMES})\b"
+        rf"|\b(?:{_ACT_NAMES}) (?:so )?(?:nao|may|bao nhieu)\b|\bso hieu\b",
+    ),
     (
         MONEY,
         r"\b(kinh phi|chi phi|ngan sach|tong muc dau tu|von dau tu|gia tri hop dong|bao nhieu tien"
@@ -61,6 +73,10 @@ _COUNTED = re.compile(r"\b(?:how many|bao nhiêu|bao nhieu)\s+((?:[\w-]+\s*){1,3
 # words after "how many" / "bao nhiêu" that do not name what is counted (classifiers, particles)
 _CLASSIFIERS = {"luot"}  # "lượt": turns of something
 _NOT_COUNTED = {"the", "of", "cai", "chiec", "con", "trong", "cho", "cua", "la", "duoc", "tai"}
+# "Quyết định 6179/QĐ-UBND", "Decision No. 950", "Kế hoạch 428", "6179/QĐ-UBND"
+_ACT_NUMBER = re.compile(
+    rf"\b(?:{_ACT_NAMES})\s+(?:so\s+|no\.?\s*)?(\d+)|\b(\d+)/(?:qd|nq|nd|kh|ct|cv|tt)\b"
+)
 _RANK_WORD = re.compile(
     r"\b(thu \d+|hang \d+|\d+(st|nd|rd|th)|\d+/\d+|first|second|third|top|dung dau|nhat)\b"
 )
@@ -79,7 +95,7 @@ _ORG_INTRODUCED = re.compile(
 )
 _BRAND = re.compile(r"\b[A-ZĐ][A-ZĐ0-9&]{1,9}\b|\b[A-Za-z]+[a-z][A-Z]\w*\b")
 # acronyms of things, places and public bodies, not of companies
-_GENERIC_ACRONYMS = set(
+GENERIC_ACRONYMS = set(
     """IOC ICT IT AI API DTI PCI PAR BRT ITS AQI GIS IOT IoT VND USD US EU CSDL UBND HĐND TP HCM
     HCMC QĐ NĐ CP TTG TTg SMS QR EOC DXC MOU ASCN ASEAN PPP BOT ODA IDA ISO CCTV LED GPS OCR
     SOC CEO PC LAN MAN WAN SIM ID VNeID eKYC CCCD NFC EMV ATM POS""".split()
@@ -137,6 +153,8 @@ def gives(kind: str, sentence: str, question: str) -> bool:
         return bool(_organisations(sentence) - _organisations(question))
     text = fold(sentence.lower())
     known = set(_NUMBER.findall(fold(question.lower())))
+    if kind == ACT:
+        return any(set(m.groups()) - known - {None} for m in _ACT_NUMBER.finditer(text))
     if kind == DATE:  # a period ("the 2017–2020 scheme") says when something ran, not happened
         return any(
             not _NUMBER.search(m.group(0)) or set(_NUMBER.findall(m.group(0))) - known
@@ -159,7 +177,7 @@ def _organisations(text: str) -> set[str]:
     """Names that look like a company's: one introduced as such ("Công ty Gola", "FPT IS"
     after "company"), or a brand-like acronym (FPT, VNPT, IBM) that is not a generic one."""
     found = {m.group(1).strip(" .") for m in _ORG_INTRODUCED.finditer(nfc(text))}
-    found |= {a for a in _BRAND.findall(text) if a not in _GENERIC_ACRONYMS}
+    found |= {a for a in _BRAND.findall(text) if a not in GENERIC_ACRONYMS}
     return found
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from kb.answer import _is_claim, ask
-from kb.answer_type import COUNT, DATE, MONEY, ORG, RANK, SHARE, expected_type, gives
+from kb.answer_type import ACT, COUNT, DATE, MONEY, ORG, RANK, SHARE, expected_type, gives
 
 
 @pytest.mark.parametrize(
@@ -200,3 +200,20 @@ def test_questions_about_paying_for_something_are_about_money():
     assert asks_about_money("What was the contract value awarded to Viettel?")
     assert not asks_about_money("Why did iParking fail?")
     assert not asks_about_money("How many Wi-Fi access points were installed?")
+
+
+def test_a_decision_or_plan_question_needs_its_number():
+    q = "Which People's Committee decision approved the scheme for Hanoi's operations centre?"
+    assert expected_type(q) == ACT
+    assert expected_type("Đề án được phê duyệt theo quyết định số mấy?") == ACT
+    assert expected_type("Under which plan was e-ID ticketing rolled out?") == ACT
+    assert expected_type("What did HCMC plan in November 2025?") is None  # a verb
+    assert expected_type("Quyết định 950/QĐ-TTg được ban hành ngày nào?") == DATE
+    assert gives(ACT, "The scheme was approved by Decision 6372/QĐ-UBND of 22/12/2025.", q)
+    assert gives(ACT, "Việc triển khai thực hiện theo Kế hoạch 428.", q)
+    assert gives(ACT, "Đề án được phê duyệt (6179/QĐ-UBND).", q)
+    assert not gives(ACT, "The city approved the scheme in December 2025.", q)
+    # the number the question gives is not the answer
+    assert not gives(
+        ACT, "Decision 950 set the national frame.", "Which decision followed Decision 950?"
+    )

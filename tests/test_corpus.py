@@ -314,3 +314,15 @@ def test_each_part_of_a_comparison_names_the_rare_acronym_asked_about(corpus_kb)
     answer = ask(kb, "How did the three cities work with USTDA?")
     assert not answer.abstained and answer.citations
     assert all("USTDA" in c.quote for c in answer.citations)
+
+
+def test_a_generic_acronym_does_not_keep_the_answer_to_passages_that_spell_it(corpus_kb):
+    # "e-ID" kept only passages that write "ID": the Vietnamese report on the metro's ticketing
+    # says "định danh điện tử", and the answer came from the iParking brief, which has no plan
+    from kb.answer import ask
+
+    kb, _ = corpus_kb
+    answer = ask(kb, "Under which plan was e-ID ticketing rolled out on metro line 2A?")
+    assert not answer.abstained
+    assert "428" in answer.text
+    assert answer.citations[0].doc_id == "hn-metro-2a-eid-ticketing"
