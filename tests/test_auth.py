@@ -70,7 +70,7 @@ def test_internal_document_needs_sign_in(app, browser):
         pg.goto(base + "?page=documents&lang=en")
         wait_app(pg, "Documents")
         pg.get_by_text(f"{n_public} documents", exact=True).wait_for()
-        assert sidebar(pg).get_by_role("button", name="Sign in").is_visible()
+        sidebar(pg).get_by_role("button", name="Sign in").wait_for()  # visible, or times out
         assert search_documents(pg, base, "ioc") == "No document matches the filters."
         pg.goto(base + f"?page=documents&doc={INTERNAL}&lang=en")
         pg.get_by_text(f"Document “{INTERNAL}” was not found").wait_for()
@@ -107,6 +107,6 @@ def test_internal_document_needs_sign_in(app, browser):
         wait_app(pg, "Hỏi kho bài học")
         pg.goto(base + f"?page=documents&doc={INTERNAL}&lang=en")
         pg.get_by_text(f"Document “{INTERNAL}” was not found").wait_for()
-        assert sidebar(pg).get_by_role("button", name="Sign in").is_visible()
+        sidebar(pg).get_by_role("button", name="Sign in").wait_for()  # visible, or times out
     finally:
         context.close()
