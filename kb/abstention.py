@@ -9,9 +9,11 @@ language through the glossary, and Vietnamese typed without tones by words (syll
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 
 from kb.glossary import default_glossary
 from kb.knowledge_base import KnowledgeBase
@@ -46,16 +48,17 @@ _STOP = set(
 _STOP_UNACCENTED = {fold(w) for w in _STOP}  # for Vietnamese typed without diacritics
 
 
-def content_terms(text: str) -> set[str]:
+@functools.lru_cache(maxsize=2048)  # the same passages come back question after question
+def content_terms(text: str) -> frozenset[str]:
     """Folded content syllables of a question, for coverage checks. Stop words are taken out
     before folding: folded, "đã" (already) would also remove the "Đà" of Đà Nẵng; a word typed
     without diacritics is matched against the folded stop words."""
     words = re.findall(r"\w+", nfc(text.lower()))
-    return {
+    return frozenset(
         fold(w)
         for w in words
         if len(w) > 1 and w not in _STOP and not (w == fold(w) and w in _STOP_UNACCENTED)
-    }
+    )
 
 
 def content_words(text: str) -> set[str]:
@@ -76,7 +79,7 @@ def coverage(
     kb: KnowledgeBase,
     question: str,
     hits: list[Hit],
-    terms_of: Callable[[str], set[str]] = content_terms,
+    terms_of: Callable[[str], AbstractSet[str]] = content_terms,
     language: str | None = None,
 ) -> float:
     """IDF-weighted share of the question's content terms found in its best passage (or, with
@@ -194,6 +197,7 @@ def unknown_words(kb: KnowledgeBase, question: str) -> list[str]:
     return out
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _stem(word: str) -> str:
     """An English word without its inflection ("partnered", "partners" -> "partner"), so that a
     question and a passage meet across forms; a Vietnamese syllable is left as it is."""
