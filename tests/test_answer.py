@@ -152,14 +152,19 @@ def test_hostile_questions_get_an_answer_not_a_traceback(small_kb):
         assert isinstance(answer.text, str) and answer.text
 
 
-def test_cli_ask_json_shape(small_kb, capsys):
-    s = small_kb.settings
+def cli_ask_json(kb, capsys, question: str) -> dict:
+    """``kb ask QUESTION --json`` on this knowledge base's store: its exit code 0 and its object."""
+    s = kb.settings
     code = main(
-        ["ask", "Vì sao iParking không thành công?", "--json", "--store", str(s.store),
-         "--cache-dir", str(s.cache_dir), "--collection", s.collection]
+        ["ask", question, "--json", "--store", str(s.store), "--cache-dir", str(s.cache_dir),
+         "--collection", s.collection]
     )  # fmt: skip
     assert code == 0
-    data = json.loads(capsys.readouterr().out)
+    return json.loads(capsys.readouterr().out)
+
+
+def test_cli_ask_json_shape(small_kb, capsys):
+    data = cli_ask_json(small_kb, capsys, "Vì sao iParking không thành công?")
     assert set(data) >= {"answer", "abstained", "citations"}
     assert isinstance(data["answer"], str) and data["abstained"] is False
     for c in data["citations"]:
@@ -169,13 +174,7 @@ def test_cli_ask_json_shape(small_kb, capsys):
 
 
 def test_cli_ask_json_of_an_abstention_lists_what_no_document_mentions(small_kb, capsys):
-    s = small_kb.settings
-    code = main(
-        ["ask", "Did Huế copy Da Nang's free Wi-Fi?", "--json", "--store", str(s.store),
-         "--cache-dir", str(s.cache_dir), "--collection", s.collection]
-    )  # fmt: skip
-    assert code == 0
-    data = json.loads(capsys.readouterr().out)
+    data = cli_ask_json(small_kb, capsys, "Did Huế copy Da Nang's free Wi-Fi?")
     assert data["abstained"] is True and data["citations"] == []
     assert data["missing"] == ["Huế"]
     assert data["nearest"]
