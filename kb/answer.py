@@ -20,7 +20,19 @@ from kb.abstention import (
     should_abstain,
     unknown_words,
 )
-from kb.answer_type import GENERIC_ACRONYMS, MONEY, asks_about_money, expected_type, gives
+from kb.answer_type import (
+    ACT,
+    COUNT,
+    DATE,
+    GENERIC_ACRONYMS,
+    MONEY,
+    ORG,
+    RANK,
+    SHARE,
+    asks_about_money,
+    expected_type,
+    gives,
+)
 from kb.knowledge_base import KnowledgeBase
 from kb.search import clean_query, search
 from kb.text import detect_language, fold, is_instruction_like, nfc, sentence_spans
@@ -74,6 +86,17 @@ TEXTS = {
     "vi": {
         "abstain": "Không có tài liệu nào trong kho trả lời câu hỏi này.",
         "missing": "Không tài liệu nào nhắc đến",
+        "multi": "3 thành phố",
+        "wanted": "Các tài liệu gần nhất không nêu {what} được hỏi.",
+        "figures": {
+            MONEY: "số tiền",
+            COUNT: "con số",
+            SHARE: "tỷ lệ",
+            RANK: "thứ hạng",
+            DATE: "thời điểm",
+            ORG: "tên doanh nghiệp",
+            ACT: "số hiệu văn bản",
+        },
         "nearest": "Các tài liệu gần nhất",
         "lessons": "Nguyên nhân và bài học",
         "sources_in": "Các nguồn trả lời câu hỏi này viết bằng tiếng Anh.",
@@ -81,6 +104,17 @@ TEXTS = {
     "en": {
         "abstain": "No document in the knowledge base answers this question.",
         "missing": "No document mentions",
+        "multi": "3 cities",
+        "wanted": "The nearest documents do not give the {what} asked for.",
+        "figures": {
+            MONEY: "amount of money",
+            COUNT: "number",
+            SHARE: "share",
+            RANK: "rank",
+            DATE: "date",
+            ORG: "company",
+            ACT: "document number",
+        },
         "nearest": "Nearest documents",
         "lessons": "Causes and lessons",
         "sources_in": "The sources that answer this question are in Vietnamese.",
@@ -175,7 +209,7 @@ def offline_answer(
         passages = focus_passages(kb, hits, lambda _chunk: True)
         picked = pick_sentences(kb, question, passages, lang, lesson_first=kind == "lesson")
     if not picked:
-        return abstain(hits, lang)
+        return abstain(hits, lang, wanted=expect)
     return compose(picked, lang, kind, hits)
 
 
@@ -238,21 +272,46 @@ def focus_passages(
     return chosen
 
 
-def abstain(hits: list[Hit], lang: str, missing: list[str] | None = None) -> Answer:
-    """ "No document answers this", the names no document has (so the reader knows why), and the
-    nearest documents."""
+def city_name(code: str, lang: str) -> str:
+    """A city's name in an answer; the cross-city documents' label in the answer's language. A
+    comparison part keyed by a project keeps its label."""
+    return TEXTS[lang]["multi"] if code == "multi" else CITY_NAMES.get(code, code)
+
+
+def abstain(
+    hits: list[Hit], lang: str, missing: list[str] | None = None, wanted: str | None = None
+) -> Answer:
+    """ "No document answers this", why when it can be said (the names no document has, or the
+    kind of figure the nearest documents do not give), and the nearest documents."""
     nearest = nearest_docs(hits)
     t = TEXTS[lang]
-    lines = [t["abstain"]]
-    missing = list(dict.fromkeys(missing or []))
-    if missing:
-        lines.append(f"{t['missing']}: " + ", ".join(missing) + ".")
+    answer = Answer(
+        text="",
+        abstained=True,
+        nearest=nearest,
+        missing=list(dict.fromkeys(missing or [])),
+        wanted=wanted if nearest else None,
+    )
+    reason = abstain_reason(answer, lang)
+    lines = [t["abstain"], *([reason] if reason else [])]
     if nearest:
         lines.append(
             f"{t['nearest']}: "
-            + "; ".join(f"{d.title} ({CITY_NAMES.get(d.city, d.city)})" for d in nearest)
+            + "; ".join(f"{d.title} ({city_name(d.city, lang)})" for d in nearest)
         )
-    return Answer(text="\n".join(lines), abstained=True, nearest=nearest, missing=missing)
+    return replace(answer, text="\n".join(lines))
+
+
+def abstain_reason(answer: Answer, lang: str) -> str:
+    """Why the answerer abstained, in ``lang`` (the question's, or the interface's), when it can
+    say: "No document mentions: Huế." or "The nearest documents do not give the amount of money
+    asked for." """
+    t = TEXTS.get(lang, TEXTS["en"])
+    if answer.missing:
+        return f"{t['missing']}: " + ", ".join(answer.missing) + "."
+    if answer.wanted:
+        return t["wanted"].format(what=t["figures"][answer.wanted])
+    return ""
 
 
 def pick_sentences(
@@ -517,7 +576,7 @@ def side_by_side(parts: dict[str, list[Sentence]], lang: str) -> Answer:
             citations.append(cite(len(citations) + 1, s.hit, s.start, s.end))
             marked.append(f"{s.text} [{len(citations)}]")
         texts[label] = " ".join(marked)
-    text = "\n".join(f"{CITY_NAMES.get(label, label)}: {p}" for label, p in texts.items())
+    text = "\n".join(f"{city_name(label, lang)}: {p}" for label, p in texts.items())
     langs = {s.hit.doc.language for ps in parts.values() for s in ps}
     note = TEXTS[lang]["sources_in"] if langs and lang not in langs else ""
     return Answer(text=text, abstained=False, citations=citations, note=note, parts=texts)

@@ -160,8 +160,10 @@ class Answer:
     answerer: str = "offline"
     # a comparison's parts, side by side: city code -> text, or the project compared -> text
     parts: dict[str, str] = field(default_factory=dict)
-    # when abstained: the names in the question that no document mentions
+    # when abstained, why: the names in the question that no document mentions, or the kind of
+    # figure asked for (kb.answer_type) that the nearest documents do not give
     missing: list[str] = field(default_factory=list)
+    wanted: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -174,4 +176,5 @@ class Answer:
                 {"doc_id": d.doc_id, "title": d.title, "city": d.city} for d in self.nearest
             ],
             "missing": self.missing,
+            "wanted": self.wanted,
         }

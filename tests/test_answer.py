@@ -177,6 +177,7 @@ def test_cli_ask_json_of_an_abstention_lists_what_no_document_mentions(small_kb,
     data = cli_ask_json(small_kb, capsys, "Did Huế copy Da Nang's free Wi-Fi?")
     assert data["abstained"] is True and data["citations"] == []
     assert data["missing"] == ["Huế"]
+    assert data["wanted"] is None
     assert data["nearest"]
 
 

@@ -326,3 +326,15 @@ def test_a_generic_acronym_does_not_keep_the_answer_to_passages_that_spell_it(co
     assert not answer.abstained
     assert "428" in answer.text
     assert answer.citations[0].doc_id == "hn-metro-2a-eid-ticketing"
+
+
+def test_an_abstention_on_a_figure_says_which_kind_is_missing(corpus_kb):
+    # the iHanoi report exists but gives no cost: the reader learns that, not just "no answer"
+    from kb.answer import ask
+
+    kb, _ = corpus_kb
+    answer = ask(kb, "Tổng kinh phí xây dựng ứng dụng iHanoi là bao nhiêu tỷ đồng?")
+    assert answer.abstained and not answer.missing and answer.wanted == "money"
+    assert "Các tài liệu gần nhất không nêu số tiền được hỏi." in answer.text
+    assert answer.nearest[0].doc_id == "hn-ihanoi-evaluation"
+    assert "(3 cities)" not in answer.text  # the cross-city label in the question's language

@@ -107,7 +107,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Try rephrasing, removing filters, or look at the nearest documents:",
     },
     "no_nearest": {"vi": "Không có tài liệu nào gần.", "en": "No nearby documents."},
-    "missing": {"vi": "Không tài liệu nào nhắc đến", "en": "No document mentions"},
     "open_document": {
         "vi": "Mở tài liệu tại đoạn trích",
         "en": "Open the document at this passage",

@@ -7,10 +7,11 @@ from typing import Any
 import streamlit as st
 
 from kb import feedback
+from kb.answer import abstain_reason
 from kb.types import Answer, Filters
 from kb.ui import render, state
 from kb.ui.highlight import esc, query_terms
-from kb.ui.i18n import EXAMPLES, field_label, t, value_label
+from kb.ui.i18n import EXAMPLES, field_label, get_lang, t, value_label
 
 COMPARE_CITIES = ("hanoi", "hcmc", "danang")
 FILTER_FIELDS = ("city", "domain", "outcome", "doc_type", "language")
@@ -125,8 +126,9 @@ def show_sources(answer: Answer, question: str) -> None:
 
 def show_abstained(answer: Answer, question: str) -> None:
     st.warning(t("abstained_title"), icon=":material/search_off:")
-    if answer.missing:
-        st.markdown(f"{t('missing')}: " + ", ".join(f"**{w}**" for w in answer.missing))
+    reason = abstain_reason(answer, get_lang())
+    if reason:
+        st.markdown(reason)
     if answer.nearest:
         st.markdown(t("abstained_hint"))
         render.html(render.nearest_list(answer.nearest, question))
