@@ -786,3 +786,12 @@ def test_store_server_down_then_back(monkeypatch, tmp_path, small_corpus, sessio
         assert not at.error and any("kb ingest corpus/" in c.value for c in at.code)
     finally:
         server.stop()
+
+
+def test_compare_view_says_why_a_city_has_no_answer(app_env):
+    # no document of the small corpus mentions JICA: each city's column says so
+    at = run(make_app(q="Bài học từ dự án JICA về dữ liệu"))
+    at.toggle(key="compare").set_value(True)
+    run(at)
+    captions = [c.value for c in at.caption]
+    assert sum("Không tài liệu nào nhắc đến: JICA." in c for c in captions) == 3

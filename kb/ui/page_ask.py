@@ -194,7 +194,9 @@ def show_compare(kb: Any, question: str, filters: Filters) -> list[tuple[str, An
         with col:
             render.html(f'<div class="kb-city-head">{esc(value_label("city", city))}</div>')
             if ans.abstained:
-                st.caption(t("no_answer_city"))
+                st.caption(
+                    " ".join(filter(None, [t("no_answer_city"), abstain_reason(ans, get_lang())]))
+                )
                 continue
             render.html(render.answer_html(ans.text, ans.citations, question))
             render.html("".join(render.citation_card(c, terms, question) for c in ans.citations))
