@@ -2,9 +2,10 @@
 nearest documents, instead of stitching unrelated sentences together.
 
 Three signals, each calibrated on the golden set's unanswerable queries (evals/README.md,
-"Abstention"): no passage close in meaning, an acronym no passage contains, and the best passages
-missing the question's distinctive terms (coverage). Coverage reads a passage in the other
-language through the glossary, and Vietnamese typed without tones by words (syllable pairs).
+"Abstention"): no passage close in meaning, a name (an acronym, a capitalised word, ...) that no
+passage contains, and the best passages missing the question's distinctive terms (coverage).
+Coverage reads a passage in the other language through the glossary, English words across their
+forms, and Vietnamese typed without tones by words (syllable pairs).
 """
 
 from __future__ import annotations
