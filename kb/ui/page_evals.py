@@ -145,11 +145,17 @@ def history_chart(reports: list[dict[str, Any]]) -> Any:
     )
 
 
+def _run_at(column: Any, report: dict[str, Any]) -> None:
+    """The day of the run, with its time on hover: a full timestamp does not fit a column."""
+    when = report["_when"][:19].replace("T", " ")
+    column.metric(t("created_at"), when[:10], help=when)
+
+
 def show_report(report: dict[str, Any]) -> None:
     c1, c2, c3 = st.columns(3)
     c1.metric(t("dataset"), dataset_name(report), help=str(report.get("dataset", "")) or None)
     c2.metric(t("queries"), str(report.get("queries", "—")))
-    c3.metric(t("created_at"), report["_when"][:19].replace("T", " "))
+    _run_at(c3, report)
 
     st.markdown(f"#### {t('by_mode')}")
     frame = modes_frame(report)
@@ -307,8 +313,7 @@ def show_answer_report(report: dict[str, Any]) -> None:
     c1.metric(t("dataset"), dataset_name(report), help=str(report.get("dataset", "")) or None)
     c2.metric(t("queries"), str(report.get("queries", "—")))
     c3.metric(t("answerer"), str(report.get("answerer") or "—"))
-    when = report["_when"][:19].replace("T", " ")
-    c4.metric(t("created_at"), when[:10], help=when)
+    _run_at(c4, report)
 
     st.markdown(f"#### {t('answers_metrics')}", help=t("answers_help"))
     frame = answers_frame({dataset_name(report): summary}, t("dataset"))
