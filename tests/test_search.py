@@ -283,3 +283,23 @@ def test_cli_unknown_mode_exits_2(cli):
     with pytest.raises(SystemExit) as exc:
         cli("dữ liệu", "--mode", "semantic")
     assert exc.value.code == 2
+
+
+def test_cli_output_into_a_closed_pipe_ends_quietly(small_kb):
+    # `kb search ... | head -1`: the reader leaves before kb prints; this was a traceback
+    import subprocess
+    import sys
+
+    s = small_kb.settings
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
+    store = ["--store", str(s.store), "--cache-dir", str(s.cache_dir), "--collection", s.collection]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kb.cli", "search", "iParking", "-k", "5", *store],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    proc.stdout.close()  # the reader is gone before anything is printed
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141, err
+    assert "Traceback" not in err and "BrokenPipe" not in err
