@@ -47,6 +47,10 @@ FOCUS_RATIO = 0.95  # documents whose best passage scores at least this share of
 # for a factual question: its figure check is strict enough to read a little further down
 FIGURE_FOCUS_RATIO = 0.92
 FOCUS_DOCS = 2
+# A figure written only in the other language: such passages rank lower (BM25 cannot read them,
+# and similarity across languages runs lower), so they are read down to this share of the best
+# score when the question's own focus documents do not give the figure
+OTHER_LANGUAGE_FIGURE_RATIO = 0.85
 # between two equally relevant sentences, the one in the question's language; a larger edge made
 # answers cite a same-language document beside the point (golden citation precision 0.85 -> 0.83)
 SAME_LANGUAGE_EDGE = 0.01
@@ -208,6 +212,11 @@ def offline_answer(
         # the best passages hold no claim (a title page, a heading): read their documents' rest
         passages = focus_passages(kb, hits, lambda _chunk: True)
         picked = pick_sentences(kb, question, passages, lang, lesson_first=kind == "lesson")
+    if not picked and expect:
+        elsewhere = other_language_passages(kb, question, hits, lang, expect)
+        picked = pick_sentences(
+            kb, question, elsewhere, lang, lesson_first=False, expect=expect, lenient=False
+        )
     if not picked:
         return abstain(hits, lang, wanted=expect)
     return compose(picked, lang, kind, hits)
@@ -272,6 +281,29 @@ def focus_passages(
     return chosen
 
 
+def other_language_passages(
+    kb: KnowledgeBase, question: str, hits: list[Hit], lang: str, expect: str
+) -> list[Hit]:
+    """Where to look a second time for the figure a factual question asks for, when the focus
+    documents do not give it: the best documents written in the other language, with their
+    passages that give it. There a count must show what it counts through the glossary, and a
+    count per period must be one: the benefit of the doubt that a near document gets would let
+    a far one answer "how many parking spaces" with a number of Wi-Fi access points."""
+    top = hits[0].score
+    other = [
+        h
+        for h in hits
+        if h.doc.language
+        and h.doc.language != lang
+        and h.score >= OTHER_LANGUAGE_FIGURE_RATIO * top
+    ]
+    if not other:
+        return []
+    return focus_passages(
+        kb, other, lambda c: gives(expect, c.text, question, lenient=False), ratio=0.0
+    )
+
+
 def city_name(code: str, lang: str) -> str:
     """A city's name in an answer; the cross-city documents' label in the answer's language. A
     comparison part keyed by a project keeps its label."""
@@ -323,13 +355,15 @@ def pick_sentences(
     limit: int = MAX_SENTENCES,
     expect: str | None = None,
     prefer: str | None = None,
+    lenient: bool = True,
 ) -> list[Sentence]:
     """Relevant, non-redundant sentences, in the question's language when the sources allow.
     With ``expect`` (the figure a factual question asks for), the answer opens with a relevant
     sentence that gives such a figure, and there is no answer when none does; the sentences
     around the figure come from its document, so that they are about the same thing. With
-    ``prefer``, sentences giving such a figure rank higher, but others may answer too."""
-    candidates = _candidates(hits)
+    ``prefer``, sentences giving such a figure rank higher, but others may answer too. Not
+    ``lenient``: see ``answer_type.gives``."""
+    candidates = claims(hits)
     if not candidates:
         return []
     qvec = kb.embedder.query(question)
@@ -352,7 +386,7 @@ def pick_sentences(
         scored.append(replace(s, score=score, vector=vec))
     scored.sort(key=lambda s: -s.score)
     if expect:
-        answering = [s for s in scored if gives(expect, s.text, question)]
+        answering = [s for s in scored if gives(expect, s.text, question, lenient)]
         if not answering:
             return []
         doc = answering[0].hit.doc.doc_id
@@ -379,7 +413,7 @@ def _select(scored: list[Sentence], already: list[Sentence], limit: int) -> list
     return chosen
 
 
-def _candidates(hits: list[Hit]) -> list[Sentence]:
+def claims(hits: list[Hit]) -> list[Sentence]:
     """Claim-like sentences of the passages (source lists and headings are not claims)."""
     out = []
     for hit in hits:

@@ -106,6 +106,11 @@ GENERIC_ACRONYMS = set(
 # a price or a fee is not what a project cost. A money question with one needs a sentence with it
 # (each is a pattern for the question and one for the sentence). Counts are left alone: in "how
 # many stations publish the AQI daily", "daily" qualifies the publishing, not the number.
+# a count per period ("lượt truy cập mỗi tháng", "visits a month"): a total does not give it
+_RATE = (
+    r"\b(?:hang|moi) (?:nam|thang|tuan|ngay)\b|\b(?:annual\w*|yearly|monthly|weekly|daily"
+    r"|(?:per|a|each) (?:year|month|week|day))\b|/ ?(?:nam|thang|ngay|year|month|day)\b"
+)
 _ANNUAL = r"\b(hang nam|moi nam|annual\w*|yearly|per year|a year|each year)\b|/ ?(nam|year)\b"
 _CONTRACT = r"\b(hop dong|contracts?|goi thau|trung thau|awarded)\b"
 _MONEY_QUALIFIERS = (
@@ -147,8 +152,11 @@ def asks_about_money(question: str) -> bool:
     return expected_type(question) == MONEY or bool(_FUNDING.search(fold(question.lower())))
 
 
-def gives(kind: str, sentence: str, question: str) -> bool:
-    """Whether ``sentence`` holds a figure of ``kind`` that the question does not already hold."""
+def gives(kind: str, sentence: str, question: str, lenient: bool = True) -> bool:
+    """Whether ``sentence`` holds a figure of ``kind`` that the question does not already hold.
+    Not ``lenient`` (a second look, further from the question): a sentence in the other language
+    must show what a count counts through the glossary (by default it passes when the glossary
+    does not know the word), and a count per period must be given per period."""
     if kind == ORG:
         return bool(_organisations(sentence) - _organisations(question))
     text = fold(sentence.lower())
@@ -170,7 +178,9 @@ def gives(kind: str, sentence: str, question: str) -> bool:
         return bool(_RANK_WORD.search(text))
     if kind == SHARE:
         return bool(_SHARE.search(text))
-    return _names_counted_thing(question, sentence, text)
+    if not lenient and re.search(_RATE, fold(question.lower())) and not re.search(_RATE, text):
+        return False
+    return _names_counted_thing(question, sentence, text, lenient)
 
 
 def _organisations(text: str) -> set[str]:
@@ -181,10 +191,13 @@ def _organisations(text: str) -> set[str]:
     return found
 
 
-def _names_counted_thing(question: str, sentence: str, folded_sentence: str) -> bool:
+def _names_counted_thing(
+    question: str, sentence: str, folded_sentence: str, lenient: bool = True
+) -> bool:
     """ "How many passengers" wants a number of passengers: a sentence must name them (in
     English, singular or plural; in the other language, as the glossary translates the word).
-    When the glossary does not know the word, a sentence in the other language passes."""
+    When the glossary does not know the word, a sentence in the other language passes if
+    ``lenient``."""
     m = _COUNTED.search(nfc(question.lower()))
     words = m.group(1).split() if m else []
     if not words or fold(words[0]) in _NOT_COUNTED:
@@ -192,7 +205,7 @@ def _names_counted_thing(question: str, sentence: str, folded_sentence: str) -> 
     # an English question that names a Vietnamese place may be too mixed to tell
     language = detect_language(question) or detect_language(" ".join(words))
     if detect_language(sentence) != language:
-        return _names_in_other_language(words, language, folded_sentence)
+        return _names_in_other_language(words, language, folded_sentence, lenient)
     if language == "en":
         noun = fold(words[0])
         noun = re.sub(r"(ies|es|s)$", "", noun) if len(noun) > 3 else noun
@@ -204,13 +217,15 @@ def _names_counted_thing(question: str, sentence: str, folded_sentence: str) -> 
     return re.search(rf"\b{re.escape(fold(noun))}\b", folded_sentence) is not None
 
 
-def _names_in_other_language(words: list[str], language: str, folded_sentence: str) -> bool:
+def _names_in_other_language(
+    words: list[str], language: str, folded_sentence: str, lenient: bool
+) -> bool:
     """The counted thing's glossary translation in the sentence ("passengers" -> "hành khách",
-    "traffic violations" -> "vi phạm"); True when the glossary knows none of the phrases the
-    counted words start, since the sentence cannot be checked then."""
+    "traffic violations" -> "vi phạm"); when the glossary knows none of the phrases the counted
+    words start, the sentence cannot be checked, and passes if ``lenient``."""
     glossary = default_glossary().targets.get(language, {})
     phrases = [" ".join(words[:n]) for n in range(1, len(words) + 1)]  # "traffic violations"
     targets = [t for p in phrases for t in glossary.get(p, ())]
-    return not targets or any(
-        re.search(rf"\b{re.escape(fold(t))}", folded_sentence) for t in targets
-    )
+    if not targets:
+        return lenient
+    return any(re.search(rf"\b{re.escape(fold(t))}", folded_sentence) for t in targets)

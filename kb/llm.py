@@ -22,11 +22,13 @@ from kb.answer import (
     anchored,
     answer_passages,
     cite,
+    claims,
     dense_floor,
+    other_language_passages,
     question_kind,
     scope,
 )
-from kb.answer_type import expected_type
+from kb.answer_type import expected_type, gives
 from kb.knowledge_base import KnowledgeBase
 from kb.search import search
 from kb.text import detect_language, is_instruction_like, sentence_spans
@@ -96,6 +98,10 @@ def llm_answer(
     hits = anchored(kb, question, hits)
     expect = expected_type(question) if kind == "direct" else None
     passages = answer_passages(kb, question, hits, kind, expect)
+    if expect and not any(gives(expect, s.text, question) for s in claims(passages)):
+        given = {h.chunk.chunk_id for h in passages}
+        elsewhere = other_language_passages(kb, question, hits, lang, expect)
+        passages += [h for h in elsewhere if h.chunk.chunk_id not in given]
     language = "Vietnamese" if lang == "vi" else "English"
     try:
         raw = call_llm(kb, SYSTEM.format(language=language), build_prompt(question, passages))

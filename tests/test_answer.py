@@ -257,7 +257,7 @@ def test_sentences_about_the_document_itself_are_told_apart():
 
 def test_a_wrapped_line_of_the_title_is_no_claim():
     # A PDF's title page wraps its title across lines; the first line reads like a sentence.
-    from kb.answer import _candidates
+    from kb.answer import claims
     from kb.types import Chunk, DocMeta, Hit
 
     title = "Hậu kiểm hệ thống Wi-Fi công cộng miễn phí Đà Nẵng 2012–2016: phủ sóng nhanh"
@@ -267,6 +267,6 @@ def test_a_wrapped_line_of_the_title_is_no_claim():
     )
     chunk = Chunk(chunk_id="d#0", doc_id="d", index=0, text=text, start=0, end=len(text))
     hit = Hit(rank=1, score=1.0, chunk=chunk, doc=DocMeta(doc_id="d", title=title))
-    assert [s.text for s in _candidates([hit])] == [
+    assert [s.text for s in claims([hit])] == [
         "Mạng Wi-Fi được phủ sóng rộng nhưng chất lượng chỉ ổn định ở vùng lõi."
     ]

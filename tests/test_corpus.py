@@ -264,6 +264,50 @@ def test_a_figure_in_a_document_just_below_the_best_is_found(corpus_kb):
     assert "31" in answer.citations[0].quote
 
 
+def test_a_figure_written_only_in_the_other_language_is_found(corpus_kb):
+    # The share is only in the Vietnamese review, which scores below 92% of the best (English)
+    # document, so it was not read: the answer was "the nearest documents do not give the share".
+    from kb.answer import ask
+
+    kb, _ = corpus_kb
+    answer = ask(kb, "What share of Hanoi's public services were online at the end of 2017?")
+    assert not answer.abstained, answer.text
+    assert answer.citations[0].doc_id == "hn-online-public-services-review"
+    assert "32%" in answer.citations[0].quote
+
+
+def test_the_llm_is_given_the_figure_written_only_in_the_other_language(corpus_kb):
+    # The LLM reads the passages the offline answerer reads; without the second look it was
+    # given English passages without the share, and could only reply NO_ANSWER.
+    from dataclasses import replace
+
+    from kb.answer import ask
+    from tests.scripted_llm import ScriptedLLM
+
+    kb, _ = corpus_kb
+    server = ScriptedLLM()
+    server.thread.start()
+    try:
+        llm_kb = open_kb(replace(kb.settings, llm_url=server.url, llm_model="scripted"))
+        ask(llm_kb, "What share of Hanoi's public services were online at the end of 2017?")
+    finally:
+        server.server.shutdown()
+    assert "32% dịch vụ công" in server.prompts[-1]
+
+
+def test_a_count_from_the_other_language_must_name_what_it_counts(corpus_kb):
+    # The second look in the other language reached the Vietnamese Wi-Fi report, and "spaces",
+    # which the glossary does not know, was given the benefit of the doubt: 170 access points
+    # answered how many parking spaces the sensors cover.
+    from kb.answer import ask
+
+    kb, _ = corpus_kb
+    question = "What smart-parking sensors did Đà Nẵng install and how many spaces do they cover?"
+    answer = ask(kb, question)
+    assert answer.abstained, answer.text
+    assert answer.wanted == "count"
+
+
 def test_a_question_naming_a_rare_acronym_is_answered_from_the_passages_that_name_it(corpus_kb):
     # USTDA is named only in the English brief; the Vietnamese scheme documents ranked above it
     # never name it, and the answer was "no document answers this".
