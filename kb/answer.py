@@ -67,9 +67,11 @@ _META = re.compile(
 RARE_ACRONYM = 0.04  # in at most this share of passages, an acronym names one thing
 _CLOSING = tuple('.!?;:)"”…')  # how a sentence (or a list item) ends
 _LIST_OR_END = tuple(".!?;:…")  # what may come before a line that starts in lower case
+# why it failed, what was learned, and what made it succeed ("thành công nhờ đâu")
 _WHY = re.compile(
     r"\b(vì sao|tại sao|nguyên nhân|bài học|thất bại|không thành công|hạn chế|rút ra|kinh nghiệm|"
-    r"why|fail\w*|lessons?|learn\w*|root cause|went wrong|problems?)\b",
+    r"nhờ đâu|do đâu|vì đâu|yếu tố nào|why|fail\w*|lessons?|learn\w*|root cause|went wrong|"
+    r"problems?|what made|success factors?)\b",
     re.IGNORECASE,
 )
 _CITY_NAMES = {w for words in CITY_WORDS.values() for w in words}

@@ -74,6 +74,10 @@ def test_unrelated_question_abstains_with_nearest_documents(small_kb):
         # unless the question asks to compare the figures
         ("Compare how much Hanoi and Da Nang spent on their operations centres", "compare"),
         ("Why did iParking fail in Hanoi?", "lesson"),
+        # what made something succeed is a question about causes too
+        ("Dữ liệu mở ở Đà Nẵng thành công nhờ đâu?", "lesson"),
+        ("Kênh Góp ý Đà Nẵng thành công do đâu?", "lesson"),
+        ("What made Đà Nẵng's e-government platform succeed?", "lesson"),
     ],
 )
 def test_question_kind(question, kind):
