@@ -16,21 +16,13 @@ from dataclasses import replace
 import numpy as np
 
 from kb.abstention import content_terms, should_abstain, unknown_words
-from kb.answer import (
-    CANDIDATE_HITS,
-    abstain,
-    anchored,
-    answer_passages,
-    cite,
-    claims,
-    dense_floor,
-    other_language_passages,
-    question_kind,
-    scope,
-)
+from kb.answer import CANDIDATE_HITS, abstain
 from kb.answer_type import expected_type, gives
 from kb.knowledge_base import KnowledgeBase
+from kb.passages import anchored, answer_passages, other_language_passages
+from kb.question import dense_floor, question_kind, scope
 from kb.search import search
+from kb.sentences import cite, claims
 from kb.text import detect_language, is_instruction_like, sentence_spans
 from kb.types import Answer, Citation, Filters, Hit
 

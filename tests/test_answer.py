@@ -7,8 +7,9 @@ import re
 
 import pytest
 
-from kb.answer import ask, comparison_sides, question_kind
+from kb.answer import ask
 from kb.cli import main
+from kb.question import comparison_sides, question_kind
 from kb.search import QueryError
 from kb.types import Filters
 
@@ -235,7 +236,7 @@ def test_vietnamese_stop_words_are_not_content_but_city_names_are():
 
 
 def test_headings_and_half_sentences_are_not_claims():
-    from kb.answer import _cut, _is_claim
+    from kb.sentences import _cut, _is_claim
 
     assert not _is_claim("Shared data warehouse and open data")  # a PDF heading, no "#"
     assert _is_claim("2024: 1st of 63")  # a fact-sheet line
@@ -250,7 +251,7 @@ def test_headings_and_half_sentences_are_not_claims():
 
 
 def test_sentences_about_the_document_itself_are_told_apart():
-    from kb.answer import _META
+    from kb.sentences import _META
 
     assert _META.search("This brief evaluates iParking, Hà Nội's app-based parking system.")
     assert _META.search("Tài liệu này rà soát Đề án xây dựng thành phố thông minh Đà Nẵng.")
@@ -261,7 +262,7 @@ def test_sentences_about_the_document_itself_are_told_apart():
 
 def test_a_wrapped_line_of_the_title_is_no_claim():
     # A PDF's title page wraps its title across lines; the first line reads like a sentence.
-    from kb.answer import claims
+    from kb.sentences import claims
     from kb.types import Chunk, DocMeta, Hit
 
     title = "Hậu kiểm hệ thống Wi-Fi công cộng miễn phí Đà Nẵng 2012–2016: phủ sóng nhanh"

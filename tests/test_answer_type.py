@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from kb.answer import _is_claim, ask
+from kb.answer import ask
 from kb.answer_type import ACT, COUNT, DATE, MONEY, ORG, RANK, SHARE, expected_type, gives
+from kb.sentences import _is_claim
 
 
 @pytest.mark.parametrize(

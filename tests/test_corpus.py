@@ -170,8 +170,11 @@ def test_a_title_page_is_not_an_answer_but_its_document_is(corpus_kb):
     # The draft scheme is a PDF whose best passages for this question are its wrapped title:
     # no claim there, so the answer reads the rest of the document instead of quoting the title
     # or giving up.
-    from kb.answer import answer_passages, ask, pick_sentences, question_kind, scope
+    from kb.answer import ask
+    from kb.passages import answer_passages
+    from kb.question import question_kind, scope
     from kb.search import search
+    from kb.sentences import pick_sentences
 
     kb, _ = corpus_kb
     question = "du thao de an do thi thong minh tphcm 2026 2030"
@@ -339,7 +342,8 @@ def test_each_part_of_a_comparison_comes_from_that_citys_best_documents(corpus_k
 def test_one_fact_about_the_three_cities_is_answered_directly(corpus_kb):
     # "the three cities" made this a comparison: one part per city, and the Hà Nội part quoted
     # the air-quality report ("Mạng lưới gồm 10 trạm", a network of stations)
-    from kb.answer import ask, question_kind
+    from kb.answer import ask
+    from kb.question import question_kind
 
     kb, _ = corpus_kb
     question = "When did the three cities join the ASEAN Smart Cities Network?"

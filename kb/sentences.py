@@ -1,0 +1,184 @@
+"""Which sentences of the passages answer: what counts as a claim (not a heading, a half
+sentence or text aimed at an AI model), how sentences are scored (meaning, term overlap, their
+passage's rank, the question's language) and chosen without repeating one another, and the exact
+span each citation quotes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from kb.answer_type import gives
+from kb.knowledge_base import KnowledgeBase
+from kb.text import fold, is_instruction_like, sentence_spans
+from kb.tokenize import exact_tokens, folded_tokens
+from kb.types import Citation, Hit
+
+MAX_SENTENCES = 4
+REDUNDANT = 0.93  # cosine above which two sentences say the same thing
+RELEVANCE_DROP = 0.06  # a sentence this far below the best one is off the point
+# between two equally relevant sentences, the one in the question's language; a larger edge made
+# answers cite a same-language document beside the point (golden citation precision 0.85 -> 0.83)
+SAME_LANGUAGE_EDGE = 0.01
+FIGURE_EDGE = 0.05  # for a sentence that gives the kind of figure a comparison is about
+PASSAGE_PRIOR = 0.1  # weight of a passage's retrieval score (against the best) in its sentences
+META_PENALTY = 0.03  # for a sentence about the document itself ("This brief evaluates ...")
+_META = re.compile(
+    r"^(?:This|The present) (?:brief|record|note|review|report|document|paper|summary|post-mortem)"
+    r" (?:evaluates|summari[sz]es|reviews|describes|sets out|covers|looks back|compares|brings)"
+    r"|^(?:Tài liệu|Báo cáo|Bài viết|Văn bản)(?: này)? (?:tóm tắt|đánh giá|rà soát|tổng hợp|ghi lại)",
+    re.IGNORECASE,
+)
+_CLOSING = tuple('.!?;:)"”…')  # how a sentence (or a list item) ends
+_LIST_OR_END = tuple(".!?;:…")  # what may come before a line that starts in lower case
+
+
+@dataclass(frozen=True)
+class Sentence:
+    hit: Hit
+    start: int
+    end: int
+    text: str
+    score: float
+    vector: np.ndarray | None = None
+
+
+def pick_sentences(
+    kb: KnowledgeBase,
+    question: str,
+    hits: list[Hit],
+    lang: str,
+    lesson_first: bool,
+    limit: int = MAX_SENTENCES,
+    expect: str | None = None,
+    prefer: str | None = None,
+    lenient: bool = True,
+) -> list[Sentence]:
+    """Relevant, non-redundant sentences, in the question's language when the sources allow.
+    With ``expect`` (the figure a factual question asks for), the answer opens with a relevant
+    sentence that gives such a figure, and there is no answer when none does; the sentences
+    around the figure come from its document, so that they are about the same thing. With
+    ``prefer``, sentences giving such a figure rank higher, but others may answer too. Not
+    ``lenient``: see ``answer_type.gives``."""
+    candidates = claims(hits)
+    if not candidates:
+        return []
+    qvec = kb.embedder.query(question)
+    vecs = kb.embedder.passages([s.text for s in candidates])
+    q_terms = set(exact_tokens(question)) | set(folded_tokens(question))
+    top = hits[0].score or 1.0
+    prior = {h.chunk.chunk_id: h.score / top for h in hits}
+    same_lang = any(s.hit.doc.language == lang for s in candidates[:12])
+    scored = []
+    for s, vec in zip(candidates, vecs, strict=True):
+        terms = set(exact_tokens(s.text)) | set(folded_tokens(s.text))
+        overlap = len(q_terms & terms) / max(1, len(q_terms))
+        score = float(vec @ qvec) + 0.15 * overlap + PASSAGE_PRIOR * prior[s.hit.chunk.chunk_id]
+        if same_lang and s.hit.doc.language and s.hit.doc.language != lang:
+            score -= SAME_LANGUAGE_EDGE
+        if prefer and gives(prefer, s.text, question):
+            score += FIGURE_EDGE
+        if _META.search(s.text):
+            score -= META_PENALTY
+        scored.append(replace(s, score=score, vector=vec))
+    scored.sort(key=lambda s: -s.score)
+    if expect:
+        answering = [s for s in scored if gives(expect, s.text, question, lenient)]
+        if not answering:
+            return []
+        doc = answering[0].hit.doc.doc_id
+        same = [s for s in scored if s.hit.doc.doc_id == doc]
+        return answering[:1] + _select(same, answering[:1], limit - 1)
+    lessons = [s for s in scored if s.hit.chunk.is_lesson]
+    if not (lesson_first and lessons):
+        return _select(scored, [], limit)
+    head = _select(scored, [], 1)
+    return head + _select(lessons, head, limit - 1)
+
+
+def _select(scored: list[Sentence], already: list[Sentence], limit: int) -> list[Sentence]:
+    """Best first, skipping what repeats a chosen sentence, stopping where relevance drops."""
+    chosen: list[Sentence] = []
+    for s in scored:
+        if any(float(s.vector @ c.vector) > REDUNDANT for c in already + chosen):
+            continue
+        if chosen and s.score < chosen[0].score - RELEVANCE_DROP:
+            break
+        chosen.append(s)
+        if len(chosen) == limit:
+            break
+    return chosen
+
+
+def claims(hits: list[Hit]) -> list[Sentence]:
+    """Claim-like sentences of the passages (source lists and headings are not claims)."""
+    out = []
+    for hit in hits:
+        if hit.chunk.is_reference:
+            continue
+        text = hit.chunk.text
+        title = _plain(hit.doc.title)
+        spans = [(_skip_marker(text, a, b), b) for a, b in sentence_spans(text)]
+        bodies = ["", *(text[a:b] for a, b in spans), ""]
+        for i, (start, end) in enumerate(spans, start=1):
+            body = bodies[i]
+            if not _is_claim(body) or _plain(body) in title:
+                continue  # headings, fragments and (a wrapped line of) the title are not claims
+            if _cut(bodies[i - 1], body) or _cut(body, bodies[i + 1]):
+                continue  # half a sentence
+            if is_instruction_like(body):
+                continue  # text aimed at an AI model is data, never part of an answer
+            out.append(Sentence(hit, start, end, body, 0.0))
+    return out
+
+
+def _cut(body: str, following: str) -> bool:
+    """Whether a sentence breaks off between ``body`` and ``following`` ("" at a chunk's edge):
+    a PDF page, and so a chunk, can end in the middle of one ("...signed a memorandum with"),
+    and extraction can split one in two with a blank line ("(HIDS) and" / "opened on ...")."""
+    if not body:
+        return following[:1].islower()
+    if following[:1].islower():  # goes on, unless a list item follows its lead-in or another
+        return not body.rstrip().endswith(_LIST_OR_END)
+    return not following and not body.rstrip().endswith(_CLOSING)
+
+
+def _plain(text: str) -> str:
+    return " ".join(fold(text.lower()).split())
+
+
+def _is_claim(body: str) -> bool:
+    """A sentence, or a short "label: figure" line of a fact sheet ("Opening: 31 December
+    2016."), but not a heading ("Shared data warehouse and open data") or a fragment."""
+    if body.startswith("#"):
+        return False
+    if len(body) >= 25 and len(body.split()) >= 5:
+        # a short line with no closing punctuation is a heading (PDFs lose the "#")
+        return body.rstrip().endswith(_CLOSING) or len(body.split()) >= 8
+    label, _, value = body.partition(":")
+    return bool(label.strip() and any(ch.isdigit() for ch in value) and len(body.split()) >= 3)
+
+
+def _skip_marker(text: str, start: int, end: int) -> int:
+    m = re.match(r"\s*(?:[-•*]|\d+[.)])\s+", text[start:end])
+    return start + m.end() if m else start
+
+
+def cite(n: int, hit: Hit, start: int, end: int) -> Citation:
+    return Citation(
+        n=n,
+        doc_id=hit.doc.doc_id,
+        chunk_id=hit.chunk.chunk_id,
+        title=hit.doc.title,
+        city=hit.doc.city,
+        page=hit.chunk.page,
+        quote=hit.chunk.text[start:end],
+        start=start,
+        end=end,
+        year=hit.doc.year,
+        outcome=hit.doc.outcome,
+        section=hit.chunk.section,
+    )
