@@ -14,6 +14,7 @@ Several app servers sharing one Chroma server each derive their own.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import shutil
 import threading
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kb.store import Store, StoredChunk
+from kb.store import Store, StoredChunk, StoreError
 from kb.text import passage_text
 from kb.tokenize import (
     FOLD_PREFIX,
@@ -35,6 +36,7 @@ from kb.tokenize import (
 )
 from kb.types import Filters
 
+log = logging.getLogger(__name__)
 FOLD_WEIGHT = 0.5
 _FIELDS = ("doc_id", "version", "city", "domain", "outcome", "language", "doc_type", "access")
 
@@ -96,8 +98,24 @@ class LexicalIndex:
         with self._lock:
             if self._pending is not None and self._pending.is_alive():
                 return  # a build under way will catch up, or the next search starts another
-            self._pending = threading.Thread(target=self._catch_up, name="bm25", daemon=True)
+            self._pending = threading.Thread(
+                target=self._catch_up_quietly, name="bm25", daemon=True
+            )
             self._pending.start()
+
+    def _catch_up_quietly(self) -> None:
+        """A background rebuild. Its failure (the store unreachable, the disk full) is one log
+        line, not a thread's traceback: searches keep the index they have, and the next search
+        starts another rebuild."""
+        try:
+            self._catch_up()
+        except (StoreError, OSError) as exc:
+            log.warning(
+                "BM25 index not rebuilt in the background (%s); searches use the index "
+                "of generation %s until a later rebuild succeeds",
+                exc,
+                self.generation,
+            )
 
     def _catch_up(self, force: bool = False) -> None:
         with self._build_lock:

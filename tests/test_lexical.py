@@ -320,3 +320,33 @@ def test_a_search_that_need_not_wait_is_answered_while_the_newer_index_is_built(
     # a search that must be current (BM25 alone) builds before it answers
     ingest_records(kb, [Record("parking", "Bãi đỗ xe thông minh thanh toán qua ứng dụng.")])
     assert doc_ids(other.search("bai do xe thong minh", 3))[0] == "parking"
+
+
+def test_a_failed_background_rebuild_is_one_warning_and_the_next_search_retries(
+    tmp_path, settings_factory, monkeypatch, caplog
+):
+    # The Chroma server went away while a rebuild ran in the background: that printed a
+    # thread's traceback on the app server's console.
+    from kb.store import StoreUnavailable
+
+    kb = open_kb(settings_factory(collection="lex-background-fails"))
+    ingest_records(kb, [Record("lights", "Đèn giao thông thông minh tại nút giao.")])
+    other = LexicalIndex(Store(kb.settings), tmp_path / "other-cache")
+    assert doc_ids(other.search("den giao thong", 3)) == ["lights"]
+    served = other.generation
+    ingest_records(kb, [Record("bikes", "Xe đạp công cộng cho thuê theo giờ.")])
+
+    def unreachable(*args, **kwargs):
+        raise StoreUnavailable("the Chroma server at 127.0.0.1:9 does not answer")
+
+    monkeypatch.setattr(other.store, "iter_chunks", unreachable)
+    crashed = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: crashed.append(args))
+    assert doc_ids(other.search("den giao thong", 3, wait=False)) == ["lights"]
+    other._pending.join(timeout=30)
+    assert not crashed and other.generation == served  # the old index still serves
+    assert "BM25 index not rebuilt" in caplog.text and "127.0.0.1:9" in caplog.text
+    monkeypatch.undo()  # the server is back: the next search starts a rebuild that succeeds
+    other.search("den giao thong", 3, wait=False)
+    other._pending.join(timeout=30)
+    assert doc_ids(other.search("xe dap cong cong", 3, wait=False)) == ["bikes"]
