@@ -80,18 +80,19 @@ def coverage(
     kb: KnowledgeBase,
     question: str,
     hits: list[Hit],
-    terms_of: Callable[[str], AbstractSet[str]] = content_terms,
+    by_words: bool = False,
     language: str | None = None,
 ) -> float:
-    """IDF-weighted share of the question's content terms found in its best passage (or, with
-    ``content_words``, the share of its words), leaving out the city it names. With the
-    question's ``language``, a passage in the other language is read through the glossary (see
-    ``_found_across``)."""
+    """IDF-weighted share of the question's content terms found in its best passage (or,
+    ``by_words``, the share of its words: ``content_words``), leaving out the city it names.
+    With the question's ``language``, a passage in the other language is read through the
+    glossary (see ``_found_across``)."""
     question = _CITY.sub(" ", nfc(question.lower()))
+    terms_of: Callable[[str], AbstractSet[str]] = content_words if by_words else content_terms
     terms = terms_of(question)
     if not terms:
         return 1.0
-    weighted = terms_of is content_terms
+    weighted = not by_words
     idf = {t: _idf(kb, t) if weighted else 1.0 for t in terms}
     total = sum(idf.values()) or 1.0
     translated = _translations(question, language) if language else {}
@@ -247,5 +248,5 @@ def should_abstain(
     if unaccented:
         if sum(h.doc.language != language for h in hits[:3]) >= 2:
             return False  # no glossary for toneless text: term overlap says nothing here
-        return coverage(kb, question, best, content_words) < ABSTAIN_WORD_COVERAGE
+        return coverage(kb, question, best, by_words=True) < ABSTAIN_WORD_COVERAGE
     return coverage(kb, question, best, language=language) < ABSTAIN_COVERAGE

@@ -15,6 +15,15 @@ def test_toneless_words_are_syllable_pairs_not_stop_word_pairs():
     assert content_words("cach nau pho bo the nao") == {"cach_nau", "nau_pho", "pho_bo", "bo_the"}
 
 
+def test_toneless_coverage_counts_words_not_syllables(small_kb):
+    # "pho" (phố, street) is in the passages; "pho bo" (phở bò, beef noodles) is not
+    question = "cach nau pho bo the nao"
+    hits = search(small_kb, "pho di bo ha noi", k=4)
+    assert any("phố" in h.chunk.text.lower() for h in hits)
+    assert coverage(small_kb, question, hits, by_words=True) == 0.0
+    assert coverage(small_kb, question, hits) > 0.0  # syllable by syllable, "pho" counts
+
+
 def test_the_glossary_gives_each_phrase_with_all_its_translations():
     found = dict(default_glossary().concepts("How many wards joined the pilot?", "en"))
     assert "phường" in found["wards"]
