@@ -30,6 +30,9 @@ ABSTAIN_COVERAGE = 0.25
 UNACCENTED_SLACK = 0.03
 ABSTAIN_WORD_COVERAGE = 0.30
 COVERAGE_PASSAGES = 4
+# Between ABSTAIN_COVERAGE and this, an answer is given but flagged as a weak match: its passages
+# may be about a neighbouring topic (calibrated in evals/README.md, "Weak matches")
+WEAK_COVERAGE = 0.45
 
 # the city a question names shows nothing about its topic: every passage is about one of them
 _CITY = re.compile(
@@ -250,3 +253,14 @@ def should_abstain(
             return False  # no glossary for toneless text: term overlap says nothing here
         return coverage(kb, question, best, by_words=True) < ABSTAIN_WORD_COVERAGE
     return coverage(kb, question, best, language=language) < ABSTAIN_COVERAGE
+
+
+def weak_match(kb: KnowledgeBase, question: str, hits: list[Hit]) -> bool:
+    """The best passages pass the abstention checks but hold less than WEAK_COVERAGE of the
+    question's distinctive terms: the answer may be about a neighbouring topic (a bike-sharing
+    question answered from passages about BRT), so the reader is told to check the sources.
+    Vietnamese typed without tones is not judged: its coverage is counted on another scale."""
+    if not hits or query_signals(question).unaccented:
+        return False
+    language = detect_language(question)
+    return coverage(kb, question, hits[:COVERAGE_PASSAGES], language=language) < WEAK_COVERAGE

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from kb.abstention import should_abstain, unknown_words
+from kb.abstention import should_abstain, unknown_words, weak_match
 from kb.answer_type import expected_type
 from kb.compare import compare
 from kb.knowledge_base import KnowledgeBase
@@ -58,6 +58,7 @@ def offline_answer(
     hits = search(kb, question, k=k, filters=scope(question, filters))
     if should_abstain(kb, question, hits, dense_floor(kind)):
         return abstain(hits, lang, unknown_words(kb, question))
+    weak = weak_match(kb, question, hits)
     hits = anchored(kb, question, hits)
     expect = expected_type(question) if kind == "direct" else None
     passages = answer_passages(kb, question, hits, kind, expect)
@@ -75,7 +76,7 @@ def offline_answer(
         )
     if not picked:
         return abstain(hits, lang, wanted=expect)
-    return compose(picked, lang, kind, hits)
+    return replace(compose(picked, lang, kind, hits), weak_match=weak)
 
 
 def abstain(
@@ -100,6 +101,12 @@ def abstain(
             + "; ".join(f"{d.title} ({city_name(d.city, lang)})" for d in nearest)
         )
     return replace(answer, text="\n".join(lines))
+
+
+def caution(answer: Answer, lang: str) -> str:
+    """What a reader should know before relying on an answer, in ``lang``: that it is a weak
+    match (``kb.abstention.weak_match``); empty otherwise."""
+    return TEXTS.get(lang, TEXTS["en"])["weak"] if answer.weak_match else ""
 
 
 def abstain_reason(answer: Answer, lang: str) -> str:

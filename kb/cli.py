@@ -289,8 +289,9 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from kb.answer import ask
+    from kb.answer import ask, caution
     from kb.search import QueryError
+    from kb.text import detect_language
 
     kb = _open(settings)
     try:
@@ -303,6 +304,9 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     print(answer.text)
     if answer.note:
         print(f"\n({answer.note})")
+    warning = caution(answer, detect_language(args.question) or "en")
+    if warning:
+        print(f"\n{warning}")
     if answer.citations:
         print("\nSources:")
     for c in answer.citations:

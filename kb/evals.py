@@ -23,6 +23,7 @@ from typing import Any
 from kb.knowledge_base import KnowledgeBase, open_kb
 from kb.metrics import doc_ranking, percentile, retrieval_metrics
 from kb.settings import Settings
+from kb.types import Answer
 
 GOLDEN = Path(__file__).resolve().parent.parent / "evals" / "golden"
 HELDOUT = GOLDEN.parent / "heldout"
@@ -239,6 +240,10 @@ def run_answer_eval(
         answerable = [a for q, a, _ in subset if qrels.get(q.qid)]
         times = [ms for *_, ms in subset]
         return {
+            # of the answers given, the share flagged as weak matches: high on the unanswerable
+            # questions answered anyway, low on the answerable ones, is what the flag is for
+            "weak_on_answerable": _weak_share(answerable),
+            "weak_on_unanswerable": _weak_share(unanswerable),
             "citation_precision": good / len(cited) if cited else None,
             "fact_recall": found / len(factual) if factual else None,
             "abstention_accuracy": sum(a.abstained for a in unanswerable) / len(unanswerable)
@@ -264,6 +269,11 @@ def run_answer_eval(
     }
 
 
+def _weak_share(answers: list[Answer]) -> float | None:
+    given = [a for a in answers if not a.abstained]
+    return sum(a.weak_match for a in given) / len(given) if given else None
+
+
 def _variants(q: Query) -> list[str]:
     value = q.metadata.get("answer")
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
@@ -286,6 +296,8 @@ def markdown(result: dict[str, Any]) -> str:
             "fact_recall",
             "abstention_accuracy",
             "false_abstention",
+            "weak_on_answerable",
+            "weak_on_unanswerable",
             "n",
             "p50_ms",
             "p95_ms",

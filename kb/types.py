@@ -164,6 +164,8 @@ class Answer:
     # figure asked for (kb.answer_type) that the nearest documents do not give
     missing: list[str] = field(default_factory=list)
     wanted: str | None = None
+    # answered, but the passages hold little of the question's wording (kb.abstention.weak_match)
+    weak_match: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -177,4 +179,5 @@ class Answer:
             ],
             "missing": self.missing,
             "wanted": self.wanted,
+            "weak_match": self.weak_match,
         }

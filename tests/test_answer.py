@@ -186,6 +186,33 @@ def test_cli_ask_json_of_an_abstention_lists_what_no_document_mentions(small_kb,
     assert data["nearest"]
 
 
+WEAK = "Why did Hanoi's parking attendants resist the new payment terminals?"
+
+
+def test_an_answer_from_passages_with_little_of_the_question_is_a_weak_match(small_kb):
+    # the passages are about the parking pilot, not attendants or terminals: said, not hidden
+    from kb.answer import caution
+
+    weak = ask(small_kb, WEAK)
+    assert not weak.abstained and weak.weak_match
+    assert caution(weak, "en").startswith("Weak match:")
+    assert caution(weak, "vi").startswith("Khớp yếu:")
+    strong = ask(small_kb, "Why did Hanoi's smart parking pilot see low adoption?")
+    assert not strong.abstained and not strong.weak_match and caution(strong, "en") == ""
+
+
+def test_cli_ask_says_a_weak_match_in_json_and_in_text(small_kb, capsys):
+    data = cli_ask_json(small_kb, capsys, WEAK)
+    assert data["weak_match"] is True and data["citations"]
+    s = small_kb.settings
+    store = ["--store", str(s.store), "--cache-dir", str(s.cache_dir), "--collection", s.collection]
+    assert main(["ask", WEAK, *store]) == 0
+    out = capsys.readouterr().out
+    assert "\nWeak match: " in out and out.index("Weak match") < out.index("Sources:")
+    assert main(["ask", "Why did Hanoi's smart parking pilot see low adoption?", *store]) == 0
+    assert "Weak match" not in capsys.readouterr().out
+
+
 def test_cli_ask_empty_question_exits_2(small_kb, capsys):
     s = small_kb.settings
     code = main(

@@ -196,6 +196,15 @@ def test_an_abstention_names_what_no_document_mentions(app_env):
     assert any(m.value == "Không tài liệu nào nhắc đến: Huế." for m in at.markdown)
 
 
+def test_a_weak_match_is_said_before_the_answer(app_env):
+    # the passages are about the parking pilot, not attendants or terminals
+    at = run(make_app(q="Why did Hanoi's parking attendants resist the new payment terminals?"))
+    assert 'class="kb-answer"' in page_html(at)
+    assert [w.value for w in at.warning if w.value.startswith("Khớp yếu:")]  # interface language
+    at = run(make_app(q="Why did Hanoi's smart parking pilot see low adoption?"))
+    assert 'class="kb-answer"' in page_html(at) and not at.warning
+
+
 def test_city_filter_limits_sources(app_env, small_kb):
     city_of = {d.doc_id: d.city for d in small_kb.store.registry().values()}
     at = run(make_app(q="Bài học về chuyển giao và kết nối dữ liệu giữa các sở"))
@@ -795,3 +804,13 @@ def test_compare_view_says_why_a_city_has_no_answer(app_env):
     run(at)
     captions = [c.value for c in at.caption]
     assert sum("Không tài liệu nào nhắc đến: JICA." in c for c in captions) == 3
+
+
+def test_compare_view_flags_a_weak_match_in_its_column(app_env):
+    # Hà Nội's column is answered from the parking pilot's passages, which say nothing of
+    # attendants or terminals; the other cities' columns abstain
+    at = run(make_app(q="Why did Hanoi's parking attendants resist the new payment terminals?"))
+    at.toggle(key="compare").set_value(True)
+    run(at)
+    captions = [c.value for c in at.caption]
+    assert sum("Khớp yếu:" in c for c in captions) == 1

@@ -390,6 +390,12 @@ def _query_set(folder: Path) -> Path:
         {"_id": "s1", "text": "Vì sao iParking ở Hà Nội thất bại?", "metadata": {"lang": "vi"}},
         {"_id": "s2", "text": "Da Nang free public Wi-Fi lessons", "metadata": {"lang": "en"}},
         {"_id": "s3", "text": "Recipe for phở bò broth", "metadata": {"lang": "en"}},
+        # unjudged, and answered from the parking pilot's passages: a weak match
+        {
+            "_id": "s4",
+            "text": "Why did Hanoi's parking attendants resist the new payment terminals?",
+            "metadata": {"lang": "en"},
+        },
     ]
     (folder / "queries.jsonl").write_text(
         "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
@@ -409,8 +415,13 @@ def test_query_set_runs_on_the_main_store(small_kb, tmp_path):
     assert result["queries"] == 2  # the unjudged query is left out of retrieval metrics
     assert result["modes"]["hybrid"]["recall@10"] == 1.0  # both judged documents are found
     answers = evals.run_answer_eval(small_kb.settings, None, query_set=folder)
-    assert answers["queries"] == 3
-    assert answers["answers"]["abstention_accuracy"] == 1.0  # the phở question abstains
+    assert answers["queries"] == 4
+    summary = answers["answers"]
+    assert summary["abstention_accuracy"] == 0.5  # the phở question abstains, s4 does not
+    assert summary["weak_on_unanswerable"] == 1.0  # but s4 is flagged
+    # s1 too: the small corpus's Vietnamese iParking report never says "thất bại" (failed)
+    assert summary["weak_on_answerable"] == 0.5
+    assert "| weak_on_answerable | weak_on_unanswerable |" in evals.markdown(answers)
     # reports of a query set other than the golden set carry its name
     path = evals.default_report_path(small_kb.settings, result)
     assert path.name.endswith("-retrieval-heldout")

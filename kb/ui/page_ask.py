@@ -7,7 +7,7 @@ from typing import Any
 import streamlit as st
 
 from kb import feedback
-from kb.answer import abstain_reason
+from kb.answer import abstain_reason, caution
 from kb.types import Answer, Filters
 from kb.ui import render, state
 from kb.ui.highlight import esc, query_terms
@@ -163,6 +163,9 @@ def show_answer(answer: Answer, question: str) -> None:
         show_abstained(answer, question)
         return
     st.subheader(t("answer"))
+    warning = caution(answer, get_lang())
+    if warning:  # before the answer: read it with this in mind
+        st.warning(warning, icon=":material/rule:")
     if answer.parts:
         cols = st.columns(len(answer.parts))
         for col, (city, part) in zip(cols, answer.parts.items(), strict=True):
@@ -198,6 +201,9 @@ def show_compare(kb: Any, question: str, filters: Filters) -> list[tuple[str, An
                     " ".join(filter(None, [t("no_answer_city"), abstain_reason(ans, get_lang())]))
                 )
                 continue
+            warning = caution(ans, get_lang())
+            if warning:
+                st.caption(f":material/rule: {warning}")
             render.html(render.answer_html(ans.text, ans.citations, question))
             render.html("".join(render.citation_card(c, terms, question) for c in ans.citations))
     return results
