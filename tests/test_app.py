@@ -427,6 +427,7 @@ def write_report(
 def answer_metrics(base: float | None) -> dict:
     rates = ("citation_precision", "fact_recall", "abstention_accuracy", "false_abstention")
     out: dict = {k: None if base is None else round(base + 0.1 * i, 3) for i, k in enumerate(rates)}
+    out.update(weak_on_answerable=0.04, weak_on_unanswerable=0.8)
     out.update(n=10, p50_ms=40.0, p95_ms=95.0)
     return out
 
@@ -489,6 +490,7 @@ def test_evals_page_shows_latest_report_history_and_feedback(app_env):
     assert latest["citation_precision"].iloc[0] == pytest.approx(0.5)
     assert latest["fact_recall"].iloc[0] == pytest.approx(0.6)
     assert latest["false_abstention"].isna().all()
+    assert latest["weak_on_unanswerable"].iloc[0] == pytest.approx(0.8)  # the weak-match shares
     assert list(breakdowns[0]["Giá trị"]) == ["Hà Nội"]
     assert list(breakdowns[1]["Giá trị"]) == ["Tiếng Việt", "Tiếng Anh"]
     assert breakdowns[1]["fact_recall"].isna().tolist() == [False, True]

@@ -204,6 +204,11 @@ STRINGS: dict[str, dict[str, str]] = {
     "fact_recall": {"vi": "Độ phủ dữ kiện", "en": "Fact recall"},
     "abstention_accuracy": {"vi": "Từ chối đúng", "en": "Abstention accuracy"},
     "false_abstention": {"vi": "Từ chối nhầm", "en": "False abstention"},
+    "weak_on_answerable": {"vi": "Khớp yếu (có đáp án)", "en": "Weak match (answerable)"},
+    "weak_on_unanswerable": {
+        "vi": "Khớp yếu (không có đáp án)",
+        "en": "Weak match (unanswerable)",
+    },
     "evals_intro": {
         "vi": "Kết quả đánh giá trên bộ câu hỏi chuẩn (golden set) và phản hồi của người dùng.",
         "en": "Results on the golden question set, and what users said about the answers.",

@@ -19,7 +19,9 @@ METRICS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "p50_ms", "
 QUALITY = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
 BREAKDOWN_VALUES = {"city": "city", "lang": "language", "language": "language"}
 ANSWER_RATES = ("citation_precision", "fact_recall", "abstention_accuracy", "false_abstention")
-ANSWER_COLS = (*ANSWER_RATES, "n", "p50_ms", "p95_ms")
+# of the answers given, the shares flagged as weak matches (kb.abstention.weak_match)
+WEAK_RATES = ("weak_on_answerable", "weak_on_unanswerable")
+ANSWER_COLS = (*ANSWER_RATES, *WEAK_RATES, "n", "p50_ms", "p95_ms")
 RATE_COLORS = {
     "citation_precision": "#0f6e8c",
     "fact_recall": "#6fb3cc",
@@ -245,7 +247,7 @@ def answers_frame(rows: dict[str, dict[str, Any]], label: str) -> Any:
 
 def _fmt_answers(frame: Any) -> dict[str, Any]:
     cc = st.column_config
-    cfg = {k: cc.NumberColumn(t(k), format="%.3f") for k in ANSWER_RATES}
+    cfg = {k: cc.NumberColumn(t(k), format="%.3f") for k in (*ANSWER_RATES, *WEAK_RATES)}
     cfg["n"] = cc.NumberColumn("n", format="%d")
     cfg.update({k: cc.NumberColumn(k, format="%.0f ms") for k in ("p50_ms", "p95_ms")})
     return {k: v for k, v in cfg.items() if k in frame.columns}
