@@ -90,28 +90,67 @@ def coverage(
     ``by_words``, the share of its words: ``content_words``), leaving out the city it names.
     With the question's ``language``, a passage in the other language is read through the
     glossary (see ``_found_across``)."""
+    weights, per_passage = _found(kb, question, hits, by_words, language)
+    if not weights:
+        return 1.0
+    total = sum(weights.values()) or 1.0
+    return max((sum(found.values()) / total for found in per_passage), default=0.0)
+
+
+def unmatched_words(kb: KnowledgeBase, question: str, hits: list[Hit], most: int = 3) -> list[str]:
+    """The question's words that none of its best passages has, as typed (adjacent ones joined:
+    "interest rate"), the rarest ``most`` of them in the question's order: what a weak match is
+    missing ("bike" in a bike-sharing question answered from passages about BRT)."""
+    best = hits[:COVERAGE_PASSAGES]
+    weights, per_passage = _found(kb, question, best, language=detect_language(question))
+    missing = set(weights).difference(*per_passage)
+    stripped = _CITY.sub(" ", nfc(question))
+    phrases: list[tuple[float, int, str]] = []  # weight, start, words
+    end = None  # where the last missing word ended, while the run goes on
+    for match in re.finditer(r"\w+", stripped):
+        term = fold(match.group(0).lower())
+        if term not in missing:
+            end = None
+            continue
+        if end is not None and not stripped[end : match.start()].strip(" -"):
+            weight, start, _ = phrases[-1]
+            phrases[-1] = (max(weight, weights[term]), start, stripped[start : match.end()])
+        else:
+            phrases.append((weights[term], match.start(), match.group(0)))
+        end = match.end()
+    rarest = sorted(phrases, key=lambda p: -p[0])[:most]
+    return [words for _, _, words in sorted(rarest, key=lambda p: p[1])]
+
+
+def _found(
+    kb: KnowledgeBase,
+    question: str,
+    hits: list[Hit],
+    by_words: bool = False,
+    language: str | None = None,
+) -> tuple[dict[str, float], list[dict[str, float]]]:
+    """The question's content terms (or words) with their weights, and for each passage the
+    terms it has with theirs."""
     question = _CITY.sub(" ", nfc(question.lower()))
     terms_of: Callable[[str], AbstractSet[str]] = content_words if by_words else content_terms
     terms = terms_of(question)
+    idf = {t: 1.0 if by_words else _idf(kb, t) for t in terms}
     if not terms:
-        return 1.0
-    weighted = not by_words
-    idf = {t: _idf(kb, t) if weighted else 1.0 for t in terms}
-    total = sum(idf.values()) or 1.0
+        return idf, []
     translated = _translations(question, language) if language else {}
     spelled = _spellings(question)
-    best = 0.0
+    per_passage = []
     for hit in hits:
         text = hit.doc.title + " " + hit.chunk.text
         if language and hit.doc.language and hit.doc.language != language:
             found = _found_across(kb, idf, spelled, translated, text)
-        elif weighted:
+        elif by_words:
+            found = {t: idf[t] for t in terms & terms_of(text)}
+        else:
             stems = {_stem(t) for t in terms_of(text)}
             found = {t: idf[t] for t in terms if _stem(t) in stems}
-        else:
-            found = {t: idf[t] for t in terms & terms_of(text)}
-        best = max(best, sum(found.values()) / total)
-    return best
+        per_passage.append(found)
+    return idf, per_passage
 
 
 def _found_across(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from kb.abstention import should_abstain, unknown_words, weak_match
+from kb.abstention import should_abstain, unknown_words, unmatched_words, weak_match
 from kb.answer_type import expected_type
 from kb.compare import compare
 from kb.knowledge_base import KnowledgeBase
@@ -58,7 +58,7 @@ def offline_answer(
     hits = search(kb, question, k=k, filters=scope(question, filters))
     if should_abstain(kb, question, hits, dense_floor(kind)):
         return abstain(hits, lang, unknown_words(kb, question))
-    weak = weak_match(kb, question, hits)
+    unmatched = unmatched_words(kb, question, hits) if weak_match(kb, question, hits) else None
     hits = anchored(kb, question, hits)
     expect = expected_type(question) if kind == "direct" else None
     passages = answer_passages(kb, question, hits, kind, expect)
@@ -76,7 +76,10 @@ def offline_answer(
         )
     if not picked:
         return abstain(hits, lang, wanted=expect)
-    return replace(compose(picked, lang, kind, hits), weak_match=weak)
+    answer = compose(picked, lang, kind, hits)
+    if unmatched is None:
+        return answer
+    return replace(answer, weak_match=True, unmatched=unmatched)
 
 
 def abstain(
@@ -105,8 +108,14 @@ def abstain(
 
 def caution(answer: Answer, lang: str) -> str:
     """What a reader should know before relying on an answer, in ``lang``: that it is a weak
-    match (``kb.abstention.weak_match``); empty otherwise."""
-    return TEXTS.get(lang, TEXTS["en"])["weak"] if answer.weak_match else ""
+    match (``kb.abstention.weak_match``), and which of the question's words the passages lack;
+    empty otherwise."""
+    if not answer.weak_match:
+        return ""
+    t = TEXTS.get(lang, TEXTS["en"])
+    if not answer.unmatched:
+        return t["weak"]
+    return t["weak_lacks"].format(words=", ".join(f"“{w}”" for w in answer.unmatched))
 
 
 def abstain_reason(answer: Answer, lang: str) -> str:

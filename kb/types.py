@@ -164,8 +164,10 @@ class Answer:
     # figure asked for (kb.answer_type) that the nearest documents do not give
     missing: list[str] = field(default_factory=list)
     wanted: str | None = None
-    # answered, but the passages hold little of the question's wording (kb.abstention.weak_match)
+    # answered, but the passages hold little of the question's wording (kb.abstention.weak_match),
+    # and the question's words they lack (kb.abstention.unmatched_words)
     weak_match: bool = False
+    unmatched: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -180,4 +182,5 @@ class Answer:
             "missing": self.missing,
             "wanted": self.wanted,
             "weak_match": self.weak_match,
+            "unmatched": self.unmatched,
         }

@@ -27,6 +27,8 @@ TEXTS = {
         "sources_in": "Các nguồn trả lời câu hỏi này viết bằng tiếng Anh.",
         "weak": "Khớp yếu: các đoạn tìm được chỉ chứa một phần từ ngữ của câu hỏi, nên câu trả "
         "lời có thể nói về một chủ đề lân cận. Hãy kiểm tra nguồn trước khi dùng.",
+        "weak_lacks": "Khớp yếu: các đoạn tìm được không chứa {words}, nên câu trả lời có thể "
+        "nói về một chủ đề lân cận. Hãy kiểm tra nguồn trước khi dùng.",
     },
     "en": {
         "abstain": "No document in the knowledge base answers this question.",
@@ -47,6 +49,8 @@ TEXTS = {
         "sources_in": "The sources that answer this question are in Vietnamese.",
         "weak": "Weak match: the passages found hold only part of the question's wording, so the "
         "answer may be about a neighbouring topic. Check the sources before relying on it.",
+        "weak_lacks": "Weak match: the passages found do not contain {words}, so the answer may "
+        "be about a neighbouring topic. Check the sources before relying on it.",
     },
 }
 

@@ -4,7 +4,7 @@ no passage has."""
 
 from __future__ import annotations
 
-from kb.abstention import content_words, coverage, unknown_words
+from kb.abstention import content_words, coverage, unknown_words, unmatched_words
 from kb.answer import ask
 from kb.glossary import default_glossary
 from kb.search import search
@@ -96,3 +96,11 @@ def test_an_english_term_is_found_in_another_form(small_kb):
     assert unknown_words(small_kb, question) == []
     assert coverage(small_kb, "payments", hits) == 1.0
     assert coverage(small_kb, "paid", hits) == 0.0  # an irregular form is another word
+
+
+def test_the_words_a_weak_match_lacks_are_named_rarest_first_adjacent_ones_joined(small_kb):
+    # the parking passages have "smart", "parking", "pilot" and "drivers", not the rest
+    question = "What interest rate did Hanoi's smart parking pilot charge drivers?"
+    hits = search(small_kb, question, k=4)
+    assert unmatched_words(small_kb, question, hits) == ["interest rate", "charge"]
+    assert unmatched_words(small_kb, question, hits, most=1) == ["interest rate"]

@@ -195,15 +195,16 @@ def test_an_answer_from_passages_with_little_of_the_question_is_a_weak_match(sma
 
     weak = ask(small_kb, WEAK)
     assert not weak.abstained and weak.weak_match
-    assert caution(weak, "en").startswith("Weak match:")
-    assert caution(weak, "vi").startswith("Khớp yếu:")
+    assert "terminals" in weak.unmatched and "attendants" not in weak.unmatched
+    assert caution(weak, "en").startswith("Weak match: the passages found do not contain “")
+    assert "“terminals”" in caution(weak, "vi") and caution(weak, "vi").startswith("Khớp yếu:")
     strong = ask(small_kb, "Why did Hanoi's smart parking pilot see low adoption?")
     assert not strong.abstained and not strong.weak_match and caution(strong, "en") == ""
 
 
 def test_cli_ask_says_a_weak_match_in_json_and_in_text(small_kb, capsys):
     data = cli_ask_json(small_kb, capsys, WEAK)
-    assert data["weak_match"] is True and data["citations"]
+    assert data["weak_match"] is True and data["citations"] and "terminals" in data["unmatched"]
     s = small_kb.settings
     store = ["--store", str(s.store), "--cache-dir", str(s.cache_dir), "--collection", s.collection]
     assert main(["ask", WEAK, *store]) == 0
