@@ -190,7 +190,7 @@ WEAK = "Why did Hanoi's parking attendants resist the new payment terminals?"
 
 
 def test_an_answer_from_passages_with_little_of_the_question_is_a_weak_match(small_kb):
-    # the passages are about the parking pilot, not attendants or terminals: said, not hidden
+    # the passages are about the parking pilot, and say nothing of terminals: said, not hidden
     from kb.answer import caution
 
     weak = ask(small_kb, WEAK)

@@ -197,7 +197,7 @@ def test_an_abstention_names_what_no_document_mentions(app_env):
 
 
 def test_a_weak_match_is_said_before_the_answer(app_env):
-    # the passages are about the parking pilot, not attendants or terminals
+    # the parking pilot's passages say nothing of resisting or of terminals
     at = run(make_app(q="Why did Hanoi's parking attendants resist the new payment terminals?"))
     assert 'class="kb-answer"' in page_html(at)
     assert [w.value for w in at.warning if w.value.startswith("Khớp yếu:")]  # interface language
@@ -799,20 +799,18 @@ def test_store_server_down_then_back(monkeypatch, tmp_path, small_corpus, sessio
         server.stop()
 
 
-def test_compare_view_says_why_a_city_has_no_answer(app_env):
-    # no document of the small corpus mentions JICA: each city's column says so
-    at = run(make_app(q="Bài học từ dự án JICA về dữ liệu"))
+@pytest.mark.parametrize(
+    ("question", "said", "columns"),
+    [
+        # no document of the small corpus mentions JICA: each city's column says so
+        ("Bài học từ dự án JICA về dữ liệu", "Không tài liệu nào nhắc đến: JICA.", 3),
+        # Hà Nội's column is answered from the parking pilot's passages, which say nothing of
+        # resisting or of terminals: a weak match; the other cities' columns abstain
+        ("Why did Hanoi's parking attendants resist the new payment terminals?", "Khớp yếu:", 1),
+    ],
+)
+def test_compare_view_says_what_each_column_lacks(app_env, question, said, columns):
+    at = run(make_app(q=question))
     at.toggle(key="compare").set_value(True)
     run(at)
-    captions = [c.value for c in at.caption]
-    assert sum("Không tài liệu nào nhắc đến: JICA." in c for c in captions) == 3
-
-
-def test_compare_view_flags_a_weak_match_in_its_column(app_env):
-    # Hà Nội's column is answered from the parking pilot's passages, which say nothing of
-    # attendants or terminals; the other cities' columns abstain
-    at = run(make_app(q="Why did Hanoi's parking attendants resist the new payment terminals?"))
-    at.toggle(key="compare").set_value(True)
-    run(at)
-    captions = [c.value for c in at.caption]
-    assert sum("Khớp yếu:" in c for c in captions) == 1
+    assert sum(said in c.value for c in at.caption) == columns
