@@ -240,10 +240,6 @@ def run_answer_eval(
         answerable = [a for q, a, _ in subset if qrels.get(q.qid)]
         times = [ms for *_, ms in subset]
         return {
-            # of the answers given, the share flagged as weak matches: high on the unanswerable
-            # questions answered anyway, low on the answerable ones, is what the flag is for
-            "weak_on_answerable": _weak_share(answerable),
-            "weak_on_unanswerable": _weak_share(unanswerable),
             "citation_precision": good / len(cited) if cited else None,
             "fact_recall": found / len(factual) if factual else None,
             "abstention_accuracy": sum(a.abstained for a in unanswerable) / len(unanswerable)
@@ -252,6 +248,10 @@ def run_answer_eval(
             "false_abstention": sum(a.abstained for a in answerable) / len(answerable)
             if answerable
             else None,
+            # of the answers given, the share flagged as weak matches: high on the unanswerable
+            # questions answered anyway, low on the answerable ones, is what the flag is for
+            "weak_on_answerable": _weak_share(answerable),
+            "weak_on_unanswerable": _weak_share(unanswerable),
             "n": len(subset),
             "p50_ms": percentile(times, 50),
             "p95_ms": percentile(times, 95),
