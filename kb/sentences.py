@@ -38,6 +38,8 @@ _LIST_OR_END = tuple(".!?;:…")  # what may come before a line that starts in l
 
 @dataclass(frozen=True)
 class Sentence:
+    """A claim-like sentence: its passage, its span in the passage's text, and its score."""
+
     hit: Hit
     start: int
     end: int
