@@ -116,6 +116,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=["hybrid", "dense", "bm25", "all"], default="all")
     p.add_argument("--answers", action="store_true", help="evaluate answers instead of retrieval")
     p.add_argument(
+        "--qa",
+        type=Path,
+        metavar="DIR",
+        help="a question-answer set (DIR/corpus, DIR/questions.jsonl), beside the baseline",
+    )
+    p.add_argument("--limit", type=int, help="with --qa: N questions of each kind and language")
+    p.add_argument("--no-baseline", action="store_true", help="with --qa: skip the baseline")
+    p.add_argument(
         "--out", type=Path, help="write the JSON and a Markdown report (FILE.json, FILE.md)"
     )
     _common(p)
@@ -364,6 +372,10 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from kb import evals
 
+    if args.qa is not None:
+        return _eval_qa(args, settings)
+    if args.limit is not None or args.no_baseline:
+        raise UsageError("--limit and --no-baseline go with --qa")
     if args.beir is not None and args.query_set is not None:
         raise UsageError("--beir and --set cannot be used together: choose one dataset")
     try:
@@ -383,6 +395,36 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         _print_json(result)
     else:
         print(evals.markdown(result))
+    return 0
+
+
+def _eval_qa(args: argparse.Namespace, settings: Settings) -> int:
+    from kb import evals, qa_eval
+
+    if args.beir is not None or args.query_set is not None or args.answers:
+        raise UsageError("--qa cannot be combined with --beir, --set or --answers")
+    bar = _Bar() if sys.stderr.isatty() and not args.json else None
+    try:
+        result = qa_eval.run_qa_eval(
+            settings,
+            args.qa,
+            progress=(lambda d, t: bar("questions", d, t)) if bar else None,
+            limit_per_group=args.limit,
+            baseline=not args.no_baseline,
+        )
+    except evals.DatasetError as exc:
+        raise UsageError(str(exc)) from exc
+    finally:
+        if bar:
+            bar.close()
+    if args.out:
+        evals.write_report(result, args.out)
+    saved, _ = evals.write_report(result, qa_eval.report_path(settings, result))
+    print(f"report saved: {saved}", file=sys.stderr)
+    if args.json:
+        _print_json(result)
+    else:
+        print(qa_eval.markdown(result))
     return 0
 
 

@@ -288,6 +288,10 @@ def _fmt(value: Any) -> str:
 
 def markdown(result: dict[str, Any]) -> str:
     """A readable report with the same figures as the JSON."""
+    if result["kind"] == "qa":
+        from kb.qa_eval import markdown as qa_markdown
+
+        return qa_markdown(result)
     lines = [f"# {result['kind'].capitalize()} eval: {result['dataset']}", ""]
     lines.append(f"{result['queries']} queries, {result['created_at']}")
     if result["kind"] == "answers":
