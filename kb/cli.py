@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from kb.serialize import answer_json, documents_json, search_json
 from kb.settings import Settings, load_settings
 from kb.store import StoreError
 from kb.types import Filters
@@ -137,6 +138,26 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="start the web app")
     p.add_argument("--port", type=int, default=8501)
     _common(p)
+
+    p = sub.add_parser("api", help="serve the HTTP API (JSON; OpenAI-compatible chat)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="default 8000")
+    p.add_argument("--public-only", action="store_true", help="internal documents for nobody")
+    _common(p)
+
+    p = sub.add_parser("api-key", help="create, list or revoke the HTTP API's keys")
+    keys = p.add_subparsers(dest="key_command", required=True)
+    k = keys.add_parser("create", help="a new key, printed once")
+    k.add_argument("--name", required=True, help="who or what uses it")
+    _common(k)
+    _json(k)
+    k = keys.add_parser("list", help="all keys (never the keys themselves)")
+    _common(k)
+    _json(k)
+    k = keys.add_parser("revoke", help="stop a key working, on every server")
+    k.add_argument("key_id", help="the id `kb api-key list` shows")
+    _common(k)
+    _json(k)
     return top
 
 
@@ -281,7 +302,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     except QueryError as exc:
         raise UsageError(str(exc)) from exc
     if args.json:
-        _print_json({"results": [h.to_json() for h in hits]})
+        _print_json(search_json(hits))
         return 0
     if not hits:
         print("no results")
@@ -307,7 +328,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     except QueryError as exc:
         raise UsageError(str(exc)) from exc
     if args.json:
-        _print_json(answer.to_json())
+        _print_json(answer_json(answer))
         return 0
     print(answer.text)
     if answer.note:
@@ -329,7 +350,7 @@ def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
 
     docs = documents(_open(settings))
     if args.json:
-        _print_json({"documents": [d.to_dict() for d in docs]})
+        _print_json(documents_json(docs))
         return 0
     print(f"{'id':<34} {'city':<7} {'year':<5} {'lang':<4} {'outcome':<8} {'chunks':>6}  title")
     for d in docs:
@@ -457,6 +478,47 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return subprocess.call(cmd, env=env, cwd=app.parent)
 
 
+def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
+    from kb.api import serve
+
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port must be 1 to 65535, got {args.port}")
+    serve(settings, host=args.host, port=args.port)
+    return 0
+
+
+def cmd_api_key(args: argparse.Namespace, settings: Settings) -> int:
+    from kb import api_keys
+
+    kb = _open(settings)
+    try:
+        if args.key_command == "create":
+            record, key = api_keys.create(kb, args.name)
+            if args.json:
+                _print_json({**record.to_json(), "key": key})
+            else:
+                print(key)
+                print(f"key {record.key_id} ({record.name}): shown only now", file=sys.stderr)
+        elif args.key_command == "list":
+            records = api_keys.list_keys(kb)
+            if args.json:
+                _print_json({"keys": [r.to_json() for r in records]})
+            else:
+                for r in records:
+                    state = f"revoked {r.revoked_at}" if r.revoked_at else "active"
+                    print(f"{r.key_id}  {r.created_at}  {state:<33} {r.name}")
+                print(f"{len(records)} keys")
+        else:
+            record = api_keys.revoke(kb, args.key_id)
+            if args.json:
+                _print_json(record.to_json())
+            else:
+                print(f"revoked {record.key_id} ({record.name})")
+    except api_keys.ApiKeyError as exc:
+        raise UsageError(str(exc)) from exc
+    return 0
+
+
 COMMANDS = {
     "ingest": cmd_ingest,
     "search": cmd_search,
@@ -467,6 +529,8 @@ COMMANDS = {
     "eval": cmd_eval,
     "export-embeddings": cmd_export,
     "serve": cmd_serve,
+    "api": cmd_api,
+    "api-key": cmd_api_key,
 }
 
 if __name__ == "__main__":

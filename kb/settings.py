@@ -24,6 +24,8 @@ _ENV = {
     "public_only": "KB_PUBLIC_ONLY",
     "feedback_file": "KB_FEEDBACK_FILE",
     "reports_dir": "KB_REPORTS_DIR",
+    "oidc_url": "KB_OIDC_URL",
+    "api_cors_origins": "KB_API_CORS_ORIGINS",
 }
 
 
@@ -50,6 +52,11 @@ class Settings:
     public_only: bool = False
     feedback_file: Path = Path("data/feedback.jsonl")
     reports_dir: Path = Path("evals/reports")
+    # the identity provider's discovery URL (the app's server_metadata_url): the API accepts its
+    # access tokens as bearer tokens; unset, only API keys open internal documents
+    oidc_url: str | None = None
+    # comma-separated origins allowed to call the API from a browser; empty: no CORS at all
+    api_cors_origins: str = ""
 
     @property
     def where(self) -> str:
