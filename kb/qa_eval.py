@@ -267,7 +267,7 @@ def run_qa_eval(
                 )
             )
         result["baseline"] = {
-            "name": "afternoon: dense top-2 passages, 2 nearest sentences, one threshold",
+            "name": "afternoon: dense top-2 paragraphs, their 2 nearest sentences, one threshold",
             "threshold": threshold,
             **summarise(questions, theirs, expected),
         }

@@ -333,3 +333,49 @@ def test_cli_qa_alone(run_cli, qa_set, other):
 def test_cli_limit_needs_qa(run_cli):
     code, out, err = run_cli("--answers", "--limit", "2")
     assert code == 2 and out == "" and "--limit" in err
+
+
+# -- the Evals page -------------------------------------------------------------------------------
+def test_evals_page_shows_qa_reports(scored, small_kb, tmp_path, monkeypatch):
+    """The page reads the saved reports (it runs nothing): the latest run of the chosen set,
+    one row per group with the baseline beside each figure, and the set's history."""
+    from streamlit.testing.v1 import AppTest
+
+    from kb.evals import write_report
+
+    for var in [n for n in os.environ if n.startswith("KB_")]:
+        monkeypatch.delenv(var)
+    monkeypatch.setenv("KB_STORE", str(small_kb.settings.store))
+    monkeypatch.setenv("KB_CACHE_DIR", str(small_kb.settings.cache_dir))
+    monkeypatch.setenv("KB_COLLECTION", small_kb.settings.collection)
+    monkeypatch.setenv("KB_REPORTS_DIR", str(tmp_path / "reports"))
+    monkeypatch.setenv("KB_FEEDBACK_FILE", str(tmp_path / "feedback.jsonl"))
+    older = dict(scored, created_at="2026-01-01T00:00:00+00:00")
+    older["qa"] = dict(scored["qa"], fact_recall=0.1)
+    subset = dict(scored, created_at="2026-12-31T00:00:00+00:00", limit_per_group=1)
+    for name, report in (("new", scored), ("old", older), ("subset", subset)):
+        write_report(report, tmp_path / "reports" / f"qa-{name}")
+
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"))
+    at.query_params["page"] = "evals"
+    at.query_params["lang"] = "en"
+    at.run(timeout=180)
+    assert not at.exception, [e.value for e in at.exception]
+    # the whole set by default, though a subset ran later (it keeps its own history line)
+    chooser = at.radio(key="set_qa")
+    assert chooser.options == ["qa0/tiny-qa", "qa0/tiny-qa (1 per group)"]
+    groups = next(d.value for d in at.dataframe if "fact_recall_baseline" in d.value.columns)
+    assert list(groups["Group"]) == [
+        "All", "Other language", "Near misses", "Same language", "English", "Vietnamese"
+    ]  # fmt: skip
+    first = groups.iloc[0]
+    assert first["fact_recall"] == pytest.approx(scored["qa"]["fact_recall"])
+    assert first["fact_recall_baseline"] == pytest.approx(scored["baseline"]["fact_recall"])
+    assert first["p95_ms"] == pytest.approx(scored["qa"]["p95_ms"])
+    rows = next(d.value for d in at.dataframe if "first_doc" in d.value.columns)
+    assert list(rows["id"]) == [q["id"] for q in QUESTIONS]
+    history = next(
+        d.value for d in at.dataframe if "file" in d.value.columns and "fact_recall" in d.value
+    )
+    assert list(history["file"]) == ["qa-new.json", "qa-old.json"]
+    assert list(history["fact_recall"]) == pytest.approx([scored["qa"]["fact_recall"], 0.1])

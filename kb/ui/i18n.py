@@ -209,6 +209,51 @@ STRINGS: dict[str, dict[str, str]] = {
         "vi": "Khớp yếu (không có đáp án)",
         "en": "Weak match (unanswerable)",
     },
+    # question-answer sets (kb eval --qa)
+    "evals_qa": {
+        "vi": "Bộ hỏi đáp ngoài (kb eval --qa)",
+        "en": "Outside question-answer sets (kb eval --qa)",
+    },
+    "no_qa_reports": {
+        "vi": "Chưa có báo cáo hỏi đáp nào trong {dir}: chạy `kb eval --qa DIR`.",
+        "en": "No question-answer report in {dir} yet: run `kb eval --qa DIR`.",
+    },
+    "qa_by_group": {
+        "vi": "Theo loại và ngôn ngữ câu hỏi, cạnh mốc so sánh",
+        "en": "By kind and question language, beside the baseline",
+    },
+    "qa_help": {
+        "vi": "Độ phủ dữ kiện: tỉ lệ câu hỏi có đáp án mà một đoạn đáp án chuẩn nằm trong câu trả "
+        "lời. Trích dẫn đầu đúng: trong các câu được trả lời, tỉ lệ trích dẫn đầu tiên là đúng "
+        "tài liệu. Từ chối nhầm (càng thấp càng tốt): tỉ lệ câu hỏi có đáp án bị từ chối. Từ "
+        "chối câu gần đúng: tỉ lệ câu hỏi về đoạn bị giữ lại mà hệ thống từ chối. Cùng / khác "
+        "ngôn ngữ: ngôn ngữ câu hỏi so với ngôn ngữ đoạn văn trả lời.",
+        "en": "Fact recall: share of answerable questions whose answer holds a gold span. First "
+        "citation right: of the questions answered, the share whose first citation is the "
+        "right document. False abstention (lower is better): share of answerable questions "
+        "declined. Near-miss abstention: share of questions about a withheld paragraph that "
+        "were declined. Same / other language: the question's language against the answering "
+        "paragraph's.",
+    },
+    "qa_baseline_note": {
+        "vi": "Mốc so sánh: top-2 đoạn theo embedding, 2 câu gần câu hỏi nhất, từ chối dưới ngưỡng "
+        "tương đồng {threshold} (để 5% câu hỏi có đáp án bị từ chối).",
+        "en": "Baseline: dense top-2 paragraphs, their 2 sentences nearest the question, "
+        "abstaining below similarity {threshold} (set so that 5% of answerable questions "
+        "abstain).",
+    },
+    "qa_group": {"vi": "Nhóm", "en": "Group"},
+    "qa_all": {"vi": "Tất cả", "en": "All"},
+    "qa_same": {"vi": "Cùng ngôn ngữ", "en": "Same language"},
+    "qa_cross": {"vi": "Khác ngôn ngữ", "en": "Other language"},
+    "qa_near_miss": {"vi": "Câu gần đúng", "en": "Near misses"},
+    "qa_ours": {"vi": "Lessons KB", "en": "Lessons KB"},
+    "qa_baseline": {"vi": "Mốc so sánh", "en": "Baseline"},
+    "qa_baseline_of": {"vi": "{what} (mốc)", "en": "{what} (baseline)"},
+    "qa_per_group": {"vi": "{n} câu mỗi nhóm", "en": "{n} per group"},
+    "qa_questions": {"vi": "Từng câu hỏi ({n})", "en": "Each question ({n})"},
+    "first_citation_right": {"vi": "Trích dẫn đầu đúng", "en": "First citation right"},
+    "near_miss_abstention": {"vi": "Từ chối câu gần đúng", "en": "Near-miss abstention"},
     "evals_intro": {
         "vi": "Kết quả đánh giá trên bộ câu hỏi chuẩn (golden set) và phản hồi của người dùng.",
         "en": "Results on the golden question set, and what users said about the answers.",

@@ -31,9 +31,12 @@ RATE_COLORS = {
 
 
 def report_kind(data: Any) -> str | None:
-    """``"retrieval"`` (per-mode metrics), ``"answers"`` or None for anything else."""
+    """``"retrieval"`` (per-mode metrics), ``"answers"``, ``"qa"`` (``kb eval --qa``) or None
+    for anything else."""
     if not isinstance(data, dict):
         return None
+    if data.get("kind") == "qa":
+        return "qa" if isinstance(data.get("qa"), dict) else None
     if data.get("kind") == "answers":
         return "answers" if isinstance(data.get("answers"), dict) else None
     return "retrieval" if isinstance(data.get("modes"), dict) else None
@@ -355,6 +358,168 @@ def show_answer_history(reports: list[dict[str, Any]]) -> None:
     _history_table(reports, figures, _fmt_answers, answers_history_chart)
 
 
+# -- question-answer sets (kb eval --qa) ---------------------------------------------------------
+QA_FIGURES = ("fact_recall", "first_citation_right", "false_abstention", "near_miss_abstention")
+QA_KIND_KEYS = {"same": "qa_same", "cross": "qa_cross", "near_miss": "qa_near_miss"}
+
+
+def qa_set_name(report: dict[str, Any]) -> str:
+    """``xquad-dev/answers``, and the subset when only part of it ran: a subset's figures
+    must not share a history line with the whole set's."""
+    parts = Path(str(report.get("dataset") or "—")).parts[-2:]
+    limit = report.get("limit_per_group")
+    name = "/".join(parts)
+    return f"{name} ({t('qa_per_group', n=limit)})" if limit is not None else name
+
+
+def qa_frame(report: dict[str, Any]) -> Any:
+    """One row per group (all, per kind, per question language): each figure, the baseline's
+    beside it, and latency."""
+    import pandas as pd
+
+    qa = report["qa"]
+    base = report.get("baseline") if isinstance(report.get("baseline"), dict) else {}
+    by, base_by = qa.get("by") or {}, base.get("by") or {}
+    groups = [(t("qa_all"), qa, base)]
+    for value, m in (by.get("kind") or {}).items():
+        label = t(QA_KIND_KEYS.get(value, value))
+        groups.append((label, m, (base_by.get("kind") or {}).get(value) or {}))
+    for value, m in (by.get("lang") or {}).items():
+        label = value_label("language", value)
+        groups.append((label, m, (base_by.get("lang") or {}).get(value) or {}))
+    rows = []
+    for label, m, b in groups:
+        row: dict[str, Any] = {t("qa_group"): label, "n": _num(m.get("n"))}
+        for k in QA_FIGURES:
+            row[k] = _num(m.get(k))
+            row[f"{k}_baseline"] = _num(b.get(k))
+        row.update(p50_ms=_num(m.get("p50_ms")), p95_ms=_num(m.get("p95_ms")))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _fmt_qa(frame: Any) -> dict[str, Any]:
+    cc = st.column_config
+    cfg: dict[str, Any] = {"n": cc.NumberColumn("n", format="%d")}
+    for k in QA_FIGURES:
+        cfg[k] = cc.NumberColumn(t(k), format="%.3f")
+        cfg[f"{k}_baseline"] = cc.NumberColumn(t("qa_baseline_of", what=t(k)), format="%.3f")
+    cfg.update({k: cc.NumberColumn(k, format="%.0f ms") for k in ("p50_ms", "p95_ms")})
+    return {k: v for k, v in cfg.items() if k in frame.columns}
+
+
+def qa_bars(frame: Any) -> Any:
+    """Each figure, Lessons KB against the baseline, one panel per group."""
+    import altair as alt
+
+    group = t("qa_group")
+    rows = []
+    for _, r in frame.iterrows():
+        for k in QA_FIGURES:
+            for who, col in ((t("qa_ours"), k), (t("qa_baseline"), f"{k}_baseline")):
+                if r[col] is not None and r[col] == r[col]:  # not missing, not NaN
+                    rows.append({group: r[group], t("metric"): t(k), "who": who, "v": r[col]})
+    import pandas as pd
+
+    return (
+        alt.Chart(pd.DataFrame(rows))
+        .mark_bar(cornerRadiusTopLeft=3, cornerRadiusTopRight=3)
+        .encode(
+            x=alt.X(f"{t('metric')}:N", title=None, sort=[t(k) for k in QA_FIGURES]),
+            xOffset=alt.XOffset("who:N", sort=[t("qa_ours"), t("qa_baseline")]),
+            y=alt.Y("v:Q", title=None, scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color(
+                "who:N",
+                legend=alt.Legend(orient="top", title=None),
+                scale=alt.Scale(
+                    domain=[t("qa_ours"), t("qa_baseline")], range=["#0f6e8c", "#bbbbbb"]
+                ),
+            ),
+            column=alt.Column(f"{group}:N", title=None, sort=None),
+            tooltip=[group, t("metric"), "who", alt.Tooltip("v:Q", format=".3f")],
+        )
+        .properties(height=200, width=180)
+    )
+
+
+def qa_history_chart(reports: list[dict[str, Any]]) -> Any:
+    import altair as alt
+    import pandas as pd
+
+    rows = [
+        {"when": r["_when"][:19], t("metric"): t(k), "v": _num(r["qa"].get(k))}
+        for r in reports
+        for k in QA_FIGURES
+        if _num(r["qa"].get(k)) is not None
+    ]
+    return (
+        alt.Chart(pd.DataFrame(rows))
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("when:T", title=t("created_at")),
+            y=alt.Y("v:Q", title=None, scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color(f"{t('metric')}:N", legend=alt.Legend(orient="top", title=None)),
+            tooltip=["when", t("metric"), alt.Tooltip("v:Q", format=".3f")],
+        )
+        .properties(height=240)
+    )
+
+
+def show_qa_report(report: dict[str, Any]) -> None:
+    base = report.get("baseline") if isinstance(report.get("baseline"), dict) else None
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric(t("dataset"), qa_set_name(report), help=str(report.get("dataset", "")) or None)
+    c2.metric(t("queries"), str(report.get("queries", "—")))
+    c3.metric(t("answerer"), str(report.get("answerer") or "—"))
+    _run_at(c4, report)
+    st.markdown(f"#### {t('qa_by_group')}", help=t("qa_help"))
+    if base and _num(base.get("threshold")) is not None:
+        st.caption(t("qa_baseline_note", threshold=f"{base['threshold']:.4f}"))
+    frame = qa_frame(report)
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=_fmt_qa(frame))
+    if frame[list(QA_FIGURES)].notna().to_numpy().any():
+        st.altair_chart(qa_bars(frame))
+    rows = report.get("questions")
+    if isinstance(rows, list) and rows:
+        import pandas as pd
+
+        with st.expander(t("qa_questions", n=len(rows))):
+            keep = ("id", "kind", "lang", "answerable", "abstained", "first_doc", "doc")
+            table = [
+                {
+                    **{k: r.get(k) for k in keep},
+                    "fact_found": r.get("fact_found"),
+                    "ms": r.get("ms"),
+                }
+                for r in rows
+                if isinstance(r, dict)
+            ]
+            st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch")
+
+
+def show_qa(s: Any) -> None:
+    """The latest report of each question-answer set (``kb eval --qa``), and its history."""
+    st.divider()
+    st.markdown(f"### {t('evals_qa')}")
+    reports = load_reports(Path(s.reports_dir), "qa")
+    if not reports:
+        st.caption(t("no_qa_reports", dir=str(s.reports_dir)))
+        return
+    # whole sets first in the chooser (stable sort: newest first within each)
+    reports = sorted(reports, key=lambda r: r.get("limit_per_group") is not None)
+    reports = one_query_set(reports, "qa", qa_set_name)
+    show_qa_report(reports[0])
+
+    def figures(r: dict[str, Any]) -> dict[str, Any]:
+        return {k: _num(r["qa"].get(k)) for k in QA_FIGURES}
+
+    def fmt(frame: Any) -> dict[str, Any]:
+        cc = st.column_config
+        return {k: cc.NumberColumn(t(k), format="%.3f") for k in QA_FIGURES if k in frame.columns}
+
+    _history_table(reports, figures, fmt, qa_history_chart)
+
+
 # -- running ---------------------------------------------------------------------------------------
 def can_run() -> bool:
     """Anyone may run the evals when there is no sign-in; otherwise signed-in users only."""
@@ -406,15 +571,17 @@ def run_eval(s: Any, kind: str = "retrieval") -> None:
     st.rerun()
 
 
-def one_query_set(reports: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+def one_query_set(
+    reports: list[dict[str, Any]], kind: str, name: Any = dataset_name
+) -> list[dict[str, Any]]:
     """The reports of one query set (golden by default): figures of the golden set, used for
     tuning, and of the held-out set must not share one history line."""
-    names = list(dict.fromkeys(dataset_name(r) for r in reports))
+    names = list(dict.fromkeys(name(r) for r in reports))
     if len(names) < 2:
         return reports
     default = names.index("golden") if "golden" in names else 0
     chosen = st.radio(t("dataset"), names, index=default, horizontal=True, key=f"set_{kind}")
-    return [r for r in reports if dataset_name(r) == chosen]
+    return [r for r in reports if name(r) == chosen]
 
 
 def show_kind(s: Any, kind: str) -> None:
@@ -498,5 +665,7 @@ def page() -> None:
     for tab, kind in zip(tabs, kinds, strict=True):
         with tab:
             show_kind(s, kind)
+            if kind == "answers":
+                show_qa(s)
     st.divider()
     show_feedback(s)
