@@ -56,6 +56,8 @@ def chunk_document(doc_id: str, version: str, loaded: Loaded) -> list[Chunk]:
                     page=seg.page,
                     is_lesson=is_lesson_heading(seg.headings),
                     is_reference=is_reference_heading(seg.headings),
+                    ocr=seg.page in loaded.ocr_pages,
+                    ocr_confidence=loaded.ocr_pages.get(seg.page) if seg.page else None,
                 )
             )
     return chunks

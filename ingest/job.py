@@ -31,6 +31,7 @@ class FileResult:
     doc_id: str = ""
     chunks: int = 0
     error: str = ""
+    pages_ocr: int = 0  # pages recognised by OCR in this run (cached ones cost nothing)
 
 
 @dataclass
@@ -61,6 +62,7 @@ class IngestReport:
             "removed": self.removed,
             "failed": [{"path": f.path, "error": f.error} for f in self.failed],
             "chunks": self.chunks,
+            "pages_ocr": sum(f.pages_ocr for f in self.files),
         }
 
 
@@ -116,7 +118,14 @@ def ingest_paths(
 
 def _limits(kb: KnowledgeBase) -> Limits:
     s = kb.settings
-    return Limits(s.max_file_mb, s.max_pdf_pages, s.file_timeout, s.max_file_memory_mb)
+    return Limits(
+        s.max_file_mb,
+        s.max_pdf_pages,
+        s.file_timeout,
+        s.max_file_memory_mb,
+        ocr_cache=str(s.cache_dir),
+        ocr_threads=s.threads,
+    )
 
 
 def _ingest_found(
@@ -175,9 +184,11 @@ def _ingest_one(
             shown, "failed", error=f"document id '{doc_id}' is already used by {claimed[doc_id]}"
         )
     claimed[doc_id] = shown
-    return _upsert(
+    result = _upsert(
         kb, parsed.meta, parsed.loaded, parsed.version, parsed.chunks, shown, registry, progress
     )
+    result.pages_ocr = parsed.loaded.ocr_fresh
+    return result
 
 
 def _upsert(
@@ -212,6 +223,7 @@ def _upsert(
         version=version,
         n_chunks=len(chunks),
         n_pages=loaded.n_pages,
+        pages_ocr=len(loaded.ocr_pages),
         ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     if old is not None and old.version == version:

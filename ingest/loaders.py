@@ -6,6 +6,7 @@ whose message is the plain reason shown to the user.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,10 @@ SUPPORTED = {
     ".pdf": "pdf",
     ".html": "html",
     ".htm": "html",
+    ".docx": "docx",
+    ".doc": "doc",
+    ".pptx": "pptx",
+    ".xlsx": "xlsx",
 }
 
 
@@ -47,6 +52,11 @@ class Loaded:
     declared: dict[str, Any] = field(default_factory=dict)
     title_hint: str = ""
     n_pages: int = 0
+    year_hint: int | None = None  # from an Office file's core properties
+    # page -> the OCR engine's mean word confidence (0-100), for pages read from a scan
+    ocr_pages: dict[int, float] = field(default_factory=dict)
+    ocr_fresh: int = 0  # pages recognised by this read (not from the OCR cache)
+    version_extra: str = ""  # part of the version: "no-ocr" re-reads once OCR is installed
 
 
 # linear on any line (a lazy title before optional closing #s backtracked quadratically)
@@ -86,6 +96,15 @@ def decode_text(raw: bytes) -> str:
 def load_markdown(raw: bytes, name: str) -> Loaded:
     declared, body = parse_front_matter(nfc(decode_text(raw)), name)
     body = body.strip("\n")
+    segments, h1 = markdown_segments(body, 0, len(body), None)
+    return Loaded(body, segments, "markdown", declared, h1)
+
+
+def markdown_segments(
+    text: str, start: int, end: int, page: int | None
+) -> tuple[list[Segment], str]:
+    """Sections of ``text[start:end]`` cut at Markdown headings, and its first ``#`` title."""
+    body = text[start:end]
     segments: list[Segment] = []
     stack: list[tuple[int, str]] = []
     cuts = list(_HEADING.finditer(body))
@@ -95,11 +114,32 @@ def load_markdown(raw: bytes, name: str) -> Loaded:
         level, title = len(m.group(1)), _heading_title(m)
         stack = [(lv, t) for lv, t in stack if lv < level] + [(level, title)]
         heads.append(tuple(t for _, t in stack))
-    for i, start in enumerate(starts):
-        end = starts[i + 1] if i + 1 < len(starts) else len(body)
-        segments.append(Segment(start, end, None, heads[i]))
+    for i, cut in enumerate(starts):
+        stop = starts[i + 1] if i + 1 < len(starts) else len(body)
+        segments.append(Segment(start + cut, start + stop, page, heads[i]))
     h1 = next((_heading_title(m) for m in cuts if len(m.group(1)) == 1), "")
-    return Loaded(body, segments, "markdown", declared, h1)
+    return segments, h1
+
+
+def from_pages(pages: list[tuple[int | None, str]], fmt: str) -> Loaded:
+    """A document from Markdown-marked pages (slides, sheets): each page's own sections."""
+    parts: list[str] = []
+    segments: list[Segment] = []
+    title, offset = "", 0
+    for number, page_text in pages:
+        page_text = nfc(page_text).strip("\n")
+        if not page_text.strip():
+            continue
+        if parts:
+            parts.append("\n\n")
+            offset += 2
+        parts.append(page_text)
+        text = "".join(parts)
+        segs, h1 = markdown_segments(text, offset, offset + len(page_text), number)
+        segments.extend(segs)
+        title = title or h1
+        offset += len(page_text)
+    return Loaded("".join(parts), segments, fmt, {}, title)
 
 
 def load_text(raw: bytes, name: str) -> Loaded:
@@ -155,7 +195,7 @@ def load_html(raw: bytes, name: str) -> Loaded:
     return loaded
 
 
-def load_pdf(path: Path, max_pages: int) -> Loaded:
+def load_pdf(path: Path, max_pages: int, ocr: Any = None) -> Loaded:
     from pypdf import PdfReader
     from pypdf.errors import (
         DependencyError,
@@ -192,9 +232,10 @@ def load_pdf(path: Path, max_pages: int) -> Loaded:
         ) from exc
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise LoadError(f"corrupt or truncated PDF ({type(exc).__name__}: {exc})") from exc
+    loaded_ocr = _ocr_thin_pages(path, reader, pages, ocr)
     body = "".join(pages)
     if not body.strip():
-        raise LoadError("PDF has no text layer (scanned or image-only?); OCR is not supported")
+        raise LoadError("PDF has no text layer and no image with text to recognise (blank?)")
     if body.count("\ufffd") > 0.05 * len(body):
         raise LoadError("PDF text extracts as garbage (damaged or unmapped font)")
     parts, spans, offset = [], [], 0
@@ -209,7 +250,45 @@ def load_pdf(path: Path, max_pages: int) -> Loaded:
     loaded = _plain_structure("".join(parts), "pdf", spans)
     loaded.title_hint = title or loaded.title_hint
     loaded.n_pages = n_pages
+    loaded.ocr_pages, loaded.ocr_fresh, loaded.version_extra = loaded_ocr
     return loaded
+
+
+def _ocr_thin_pages(
+    path: Path, reader: Any, pages: list[str], ocr: Any
+) -> tuple[dict[int, float], int, str]:
+    """Put OCR text in place of pages with (almost) no text but an image; returns the OCR'd
+    pages' confidences by page number, how many were recognised now, and the version mark.
+
+    Without Tesseract a scan fails with the packages to install; a text PDF with a few image
+    pages keeps its text and is read again once OCR is installed (``no-ocr`` in its version).
+    """
+    from ingest import ocr as engine
+
+    options = ocr if ocr is not None else engine.OcrOptions()
+    thin = [i for i, text in enumerate(pages) if len(text.strip()) < engine.MIN_TEXT]
+    if not thin:
+        return {}, 0, ""
+    raw = path.read_bytes()
+    try:
+        scans = engine.image_pages(raw, thin)
+        if not scans:
+            return {}, 0, ""
+        digest = hashlib.sha256(raw).hexdigest()
+        keys = [engine.page_key(reader.pages[i], options.languages, f"{digest}#{i}") for i in scans]
+        found = engine.recognise(raw, scans, keys, options)
+    except engine.RenderError as exc:
+        raise LoadError(f"PDF pages cannot be rendered for OCR ({exc})") from exc
+    except LoadError:
+        if any(len(pages[i].strip()) >= engine.MIN_TEXT for i in range(len(pages))):
+            return {}, 0, "no-ocr"
+        raise
+    confidences: dict[int, float] = {}
+    for i, result in found.items():
+        if result.text.strip():
+            pages[i] = nfc(result.text)
+            confidences[i + 1] = result.confidence
+    return confidences, sum(r.fresh for r in found.values()), ""
 
 
 _END = re.compile(r"[.!?:;…)\]\"”]$")
@@ -287,14 +366,24 @@ def _next_is_body(text: str, pos: int, end: int) -> bool:
     return bool(nxt) and (not _is_heading(nxt) or bool(_BULLET.match(nxt)))
 
 
-def load_file(path: Path, max_pages: int, raw: bytes | None = None) -> Loaded:
-    """Load any supported file by its extension (``raw``: its bytes, when already read)."""
+def load_file(path: Path, max_pages: int, raw: bytes | None = None, **options: Any) -> Loaded:
+    """Load any supported file by its extension (``raw``: its bytes, when already read;
+    ``options``: ``timeout`` for external tools, ``ocr`` (:class:`ingest.ocr.OcrOptions`))."""
     kind = SUPPORTED.get(path.suffix.lower())
     if kind is None:
         raise LoadError(f"unsupported file type {path.suffix or '(none)'!r}")
     if kind == "pdf":
-        return load_pdf(path, max_pages)
+        return load_pdf(path, max_pages, options.get("ocr"))
+    if kind == "doc":
+        from ingest.office import load_doc
+
+        return load_doc(path, float(options.get("timeout", 0)))
     raw = path.read_bytes() if raw is None else raw
     if not raw.strip():
         raise LoadError("empty file")
+    if kind in ("docx", "pptx", "xlsx"):
+        from ingest import office
+
+        loader = {"docx": office.load_docx, "pptx": office.load_pptx, "xlsx": office.load_xlsx}
+        return loader[kind](raw, path.name)
     return {"markdown": load_markdown, "text": load_text, "html": load_html}[kind](raw, path.name)

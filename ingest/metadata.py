@@ -62,6 +62,8 @@ def resolve_metadata(path: Path, loaded: Loaded, raw_hash: str) -> dict[str, Any
     if "id" not in meta:
         meta["id"] = f"doc-{raw_hash[:16]}"
     meta.setdefault("title", loaded.title_hint or path.stem.replace("_", " ").replace("-", " "))
+    if "year" not in meta and loaded.year_hint:
+        meta["year"] = loaded.year_hint  # an Office file's creation date
     if "city" not in meta:
         city = _city_from_path(path)
         if city:

@@ -19,9 +19,10 @@ import os
 import queue
 import resource
 import signal
+import sys
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -31,17 +32,21 @@ from typing import Any
 from ingest.chunking import CHUNKER_VERSION, chunk_document
 from ingest.loaders import Loaded, LoadError, load_file
 from ingest.metadata import content_hash, resolve_metadata
+from ingest.ocr import OcrOptions
 from kb.types import Chunk
 
 
 @dataclass(frozen=True)
 class Limits:
-    """What one file may cost: size on disk, PDF pages, seconds and memory (0 = unlimited)."""
+    """What one file may cost: size on disk, PDF pages, seconds and memory (0 = unlimited);
+    and where OCR results are cached, with how many pages are recognised at once."""
 
     max_file_mb: float = 50.0
     max_pdf_pages: int = 2000
     timeout: float = 120.0
     memory_mb: float = 1024.0
+    ocr_cache: str = ""
+    ocr_threads: int = 1
 
 
 @dataclass
@@ -54,8 +59,10 @@ class Parsed:
     chunks: list[Chunk]
 
 
-def read_one(path: Path, limits: Limits) -> Parsed:
-    """Read, parse and chunk one file; raises :class:`LoadError` (or OSError) when it cannot."""
+def read_one(path: Path, limits: Limits, on_page: PageProgress | None = None) -> Parsed:
+    """Read, parse and chunk one file; raises :class:`LoadError` (or OSError) when it cannot.
+
+    ``on_page(done, total)`` hears of each page recognised by OCR (a scan takes a while)."""
     size = path.stat().st_size
     if size == 0:
         raise LoadError("empty file")
@@ -65,11 +72,18 @@ def read_one(path: Path, limits: Limits) -> Parsed:
             " (KB_MAX_FILE_MB)"
         )
     raw = path.read_bytes()
-    loaded = load_file(path, limits.max_pdf_pages, raw)
+    ocr = OcrOptions(
+        threads=limits.ocr_threads,
+        cache_dir=limits.ocr_cache,
+        timeout=limits.timeout,
+        progress=on_page,
+    )
+    loaded = load_file(path, limits.max_pdf_pages, raw, timeout=limits.timeout, ocr=ocr)
     meta = resolve_metadata(path, loaded, content_hash(raw))
     # inferred fields (city from the folder, title from the name) are part of the version
     described = json.dumps(meta, sort_keys=True, ensure_ascii=False).encode()
-    version = content_hash(raw, described + CHUNKER_VERSION.encode())[:16]
+    marks = (CHUNKER_VERSION + loaded.version_extra).encode()
+    version = content_hash(raw, described + marks)[:16]
     return Parsed(meta, loaded, version, chunk_document(meta["id"], version, loaded))
 
 
@@ -77,10 +91,10 @@ def memory_reason(limits: Limits) -> str:
     return f"needed more than {limits.memory_mb:g} MB to read (KB_MAX_FILE_MEMORY_MB)"
 
 
-def read_outcome(path: Path, limits: Limits) -> Parsed | str:
+def read_outcome(path: Path, limits: Limits, on_page: PageProgress | None = None) -> Parsed | str:
     """:func:`read_one`, with every failure turned into the plain reason shown to the user."""
     try:
-        return read_one(path, limits)
+        return read_one(path, limits, on_page)
     except LoadError as exc:
         return str(exc)
     except PermissionError:
@@ -93,6 +107,20 @@ def read_outcome(path: Path, limits: Limits) -> Parsed | str:
         return memory_reason(limits)
     except Exception as exc:  # a bug or an unforeseen input in a parser: this file only
         return f"the reader crashed ({type(exc).__name__}: {str(exc)[:200]})"
+
+
+PageProgress = Callable[[int, int], None]
+PROGRESS = "__pages__"  # a worker's message: (PROGRESS, pages done, pages to recognise)
+
+
+def _show_pages(path: Path, done: int, total: int) -> None:
+    """OCR progress on stderr: a line per file on a pipe, one updated line on a terminal."""
+    if sys.stderr.isatty():
+        end = "\n" if done == total else ""
+        sys.stderr.write(f"\rOCR {path.name}: {done} of {total} pages{end}")
+    elif done == total or done == 0 or done % 10 == 0:
+        sys.stderr.write(f"OCR {path.name}: {done} of {total} pages\n")
+    sys.stderr.flush()
 
 
 # -- the worker process ---------------------------------------------------------------------
@@ -128,7 +156,11 @@ def _serve(conn: Connection, limits: Limits) -> None:
             path = conn.recv()
         except (EOFError, OSError):
             return
-        result = read_outcome(Path(path), limits)
+
+        def on_page(done: int, total: int) -> None:
+            conn.send((PROGRESS, done, total))
+
+        result = read_outcome(Path(path), limits, on_page)
         healthy = result != memory_reason(limits)
         try:
             conn.send((result, healthy))
@@ -149,12 +181,17 @@ class _Worker:
         child.close()
 
     def read(self, path: Path, limits: Limits) -> tuple[Parsed | str, bool]:
-        """The outcome for ``path`` and whether this worker can take another file."""
+        """The outcome for ``path`` and whether this worker can take another file.
+
+        Each OCR'd page reported starts the time limit afresh: a long scan that keeps making
+        progress is read to the end, a file stuck anywhere is stopped after the limit."""
         try:
             self.conn.send(str(path))
-            ready = self.conn.poll(limits.timeout if limits.timeout > 0 else None)
-            if ready:
-                return self.conn.recv()
+            while self.conn.poll(limits.timeout if limits.timeout > 0 else None):
+                message = self.conn.recv()
+                if message[0] != PROGRESS:
+                    return message
+                _show_pages(path, message[1], message[2])
         except (EOFError, OSError):
             return f"the reader crashed ({self._death()})", False
         return f"took longer than {limits.timeout:g} s to read (KB_FILE_TIMEOUT)", False
@@ -188,7 +225,7 @@ class ReaderPool:
         self.limits = limits
         self._ctx = multiprocessing.get_context("forkserver")
         # forked from a server that imported the parsers once: a replaced worker starts fast
-        self._ctx.set_forkserver_preload(["__main__", "ingest.reader", "pypdf"])
+        self._ctx.set_forkserver_preload(["__main__", "ingest.reader", "pypdf", "pypdfium2"])
         self._tasks: queue.Queue[tuple[Path, Future[Parsed | str]] | None] = queue.Queue()
         self._live: set[_Worker] = set()
         self._lock = threading.Lock()

@@ -183,4 +183,6 @@ def cite(n: int, hit: Hit, start: int, end: int) -> Citation:
         year=hit.doc.year,
         outcome=hit.doc.outcome,
         section=hit.chunk.section,
+        ocr=hit.chunk.ocr,
+        ocr_confidence=hit.chunk.ocr_confidence,
     )

@@ -102,6 +102,8 @@ def chunk_metadata(chunk: Chunk, doc: DocMeta, text_hash: str) -> dict[str, Any]
         "end": chunk.end,
         "is_lesson": chunk.is_lesson,
         "is_reference": chunk.is_reference,
+        "ocr": chunk.ocr,
+        "ocr_confidence": chunk.ocr_confidence if chunk.ocr_confidence is not None else -1.0,
         "text_hash": text_hash,
         "title": doc.title,
         "city": doc.city,
@@ -116,6 +118,7 @@ def chunk_metadata(chunk: Chunk, doc: DocMeta, text_hash: str) -> dict[str, Any]
 
 def chunk_of(chunk_id: str, text: str, meta: dict[str, Any]) -> StoredChunk:
     page = int(meta.get("page", -1))
+    confidence = float(meta.get("ocr_confidence", -1.0))
     chunk = Chunk(
         chunk_id=chunk_id,
         doc_id=str(meta["doc_id"]),
@@ -127,6 +130,8 @@ def chunk_of(chunk_id: str, text: str, meta: dict[str, Any]) -> StoredChunk:
         page=page if page >= 0 else None,
         is_lesson=bool(meta.get("is_lesson", False)),
         is_reference=bool(meta.get("is_reference", False)),
+        ocr=bool(meta.get("ocr", False)),
+        ocr_confidence=confidence if confidence >= 0 else None,
     )
     return StoredChunk(chunk, str(meta.get("version", "")), str(meta.get("text_hash", "")))
 

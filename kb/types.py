@@ -44,6 +44,7 @@ class DocMeta:
     n_chunks: int = 0
     n_pages: int = 0
     ingested_at: str = ""
+    pages_ocr: int = 0  # pages whose text was recognised from a scan
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -63,6 +64,8 @@ class Chunk:
     page: int | None = None
     is_lesson: bool = False
     is_reference: bool = False  # a source list: kept for readers, left out of search
+    ocr: bool = False  # text recognised from a scanned page, not read from a text layer
+    ocr_confidence: float | None = None  # the OCR engine's mean word confidence, 0-100
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,8 @@ class Hit:
             "page": self.chunk.page,
             "text": self.chunk.text,
             "source": self.doc.source,
+            "ocr": self.chunk.ocr,
+            "ocr_confidence": self.chunk.ocr_confidence,
         }
 
 
@@ -133,6 +138,8 @@ class Citation:
     year: int | None = None
     outcome: str = ""
     section: str = ""
+    ocr: bool = False  # the passage was recognised from a scan (see Chunk.ocr)
+    ocr_confidence: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -145,6 +152,8 @@ class Citation:
             "quote": self.quote,
             "start": self.start,
             "end": self.end,
+            "ocr": self.ocr,
+            "ocr_confidence": self.ocr_confidence,
         }
 
 

@@ -1,5 +1,6 @@
-"""Hostile input: each file is read in a worker process bounded in time and memory, so a bomb, a
-file that parses for minutes or a reader crash costs that file only, and the batch goes on.
+"""Hostile input: each file is read in a worker process bounded in time and memory, so a bomb
+(PDF or OOXML zip), a file that parses for minutes or a reader crash costs that file only, and
+the batch goes on.
 
 Why: report folders are filled by many hands; one crafted or broken file must never hang an
 overnight ingest, exhaust the machine's memory, or keep the good files beside it out.
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from office_files import bomb_docx, encrypted, huge_sheet_xlsx, make_docx, make_pptx, make_xlsx
 
 from ingest.loaders import load_markdown
 from ingest.reader import Limits, Parsed, ReaderPool
@@ -137,7 +139,14 @@ def hostile_folder(folder: Path) -> tuple[dict[str, str], set[str]]:
     (folder / "good.txt").write_text("Đèn đường thông minh giúp tiết kiệm điện.\n", "utf-8")
     sentence = b"Street lights cut power use in the pilot district by a third."
     (folder / "pages-400.pdf").write_bytes(pages_pdf(400, text_op(sentence)))
-    good = {"good.md", "good.txt", "pages-400.pdf"}
+    good = {"good.md", "good.txt", "pages-400.pdf", "good.docx"}
+    docx_raw = make_docx(folder / "good.docx").read_bytes()
+    xlsx_raw = make_xlsx(folder / "_src" / "a.xlsx").read_bytes()
+    pptx_raw = make_pptx(folder / "_src" / "a.pptx").read_bytes()
+    (folder / "bomb.docx").write_bytes(bomb_docx(docx_raw, megabytes=200))
+    (folder / "locked.xlsx").write_bytes(encrypted(xlsx_raw))
+    (folder / "truncated.pptx").write_bytes(pptx_raw[: len(pptx_raw) // 3])
+    (folder / "huge-sheet.xlsx").write_bytes(huge_sheet_xlsx(xlsx_raw))
 
     (folder / "zero.txt").write_bytes(b"")
     (folder / "zero.pdf").write_bytes(b"")
@@ -176,6 +185,10 @@ def hostile_folder(folder: Path) -> tuple[dict[str, str], set[str]]:
         "dangling.txt": "broken or looping link",
         "fifo.txt": "not a regular file",
         "huge.txt": "file is 200 MB, over the limit of 50 MB (KB_MAX_FILE_MB)",
+        "bomb.docx": "(a zip bomb?)",
+        "locked.xlsx": "password-protected (encrypted) Excel (.xlsx) file",
+        "truncated.pptx": "corrupt or truncated PowerPoint (.pptx) file",
+        "huge-sheet.xlsx": "more than the limit of 2000000 cells",
     }
     if os.geteuid() == 0:
         good.add("locked.txt")  # root reads a mode-000 file: nothing to refuse here

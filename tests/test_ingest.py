@@ -15,7 +15,7 @@ from kb.check import check
 from kb.knowledge_base import open_kb
 from kb.types import DocMeta
 
-INGEST_KEYS = {"added", "updated", "unchanged", "removed", "failed", "chunks"}
+INGEST_KEYS = {"added", "updated", "unchanged", "removed", "failed", "chunks", "pages_ocr"}
 
 
 def store_args(settings) -> list[str]:

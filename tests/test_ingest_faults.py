@@ -79,9 +79,9 @@ def test_bad_files_are_reported_and_the_rest_ingested(
     tmp_path: Path, settings_factory, kb_cli
 ) -> None:
     expected, folder = bad_batch(tmp_path / "batch")
-    unsupported = tmp_path / "minutes.docx"
+    unsupported = tmp_path / "minutes.odt"
     unsupported.write_bytes(b"PK\x03\x04 not really a docx")
-    expected["minutes.docx"] = "unsupported file type '.docx'"
+    expected["minutes.odt"] = "unsupported file type '.odt'"
     settings = settings_factory()
     code, out, err = kb_cli(
         "ingest", folder, unsupported, "--json", "--max-file-mb", "0.1", *store_args(settings)
@@ -104,7 +104,7 @@ def test_bad_files_are_reported_and_the_rest_ingested(
     # The table output names each failure too.
     code, out, err = kb_cli("ingest", folder, "--max-file-mb", "0.1", *store_args(settings))
     assert code == 1 and "Traceback" not in err
-    for name in set(expected) - {"minutes.docx"}:
+    for name in set(expected) - {"minutes.odt"}:
         assert (
             f"FAILED {folder / name}: {expected[name]}" in out or f"FAILED {folder / name}" in out
         )

@@ -194,7 +194,7 @@ def test_html_without_h1_uses_its_title_tag() -> None:
 @pytest.mark.parametrize(
     ("name", "data", "reason"),
     [
-        ("notes.docx", b"PK\x03\x04", "unsupported file type '.docx'"),
+        ("notes.odt", b"PK\x03\x04", "unsupported file type '.odt'"),
         ("empty.md", b"  \n", "empty file"),
         ("bad.txt", "Hà Nội".encode("cp1258", errors="replace") + b"\xff\xfe", "not valid UTF-8"),
         ("blob.md", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary content"),

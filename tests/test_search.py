@@ -205,10 +205,11 @@ def _results(out: str) -> list[dict]:
     assert isinstance(data, dict) and list(data) == ["results"]
     results = data["results"]
     for r in results:
-        assert set(r) == {*RESULT_TYPES, "page"}
+        assert set(r) == {*RESULT_TYPES, "page", "ocr", "ocr_confidence"}
         for key, kind in RESULT_TYPES.items():
             assert type(r[key]) is kind, (key, r[key])
         assert r["page"] is None or type(r["page"]) is int
+        assert r["ocr"] is False and r["ocr_confidence"] is None  # no scans in this corpus
     return results
 
 
