@@ -487,3 +487,16 @@ def test_chat_with_a_key_sees_internal_documents_and_a_revoked_key_is_refused(ap
         client.chat.completions.create(
             model="lessons-kb", messages=[{"role": "user", "content": IOC_QUERY}]
         )
+
+
+def test_an_unreachable_store_is_a_503_in_json_not_a_traceback(tmp_path, session_cache):
+    nowhere = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    env = {"KB_CHROMA_URL": nowhere, "KB_CACHE_DIR": str(session_cache), "KB_COLLECTION": "api"}
+    with api_server(env, tmp_path / "down.log") as base, httpx.Client(base_url=base) as c:
+        health = c.get("/healthz")
+        assert health.status_code == 503
+        assert health.json()["status"] == "unavailable"
+        assert not health.json()["store"]["reachable"]
+        err = assert_error(c.post("/v1/search", json={"query": "iParking"}), 503, None)
+        assert err["code"] == "store_unavailable" and nowhere in err["message"]
+    assert "Traceback" not in (tmp_path / "down.log").read_text()

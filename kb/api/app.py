@@ -23,7 +23,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kb.api import chat
-from kb.api.auth import OidcVerifier, Viewer, credential, identify, public_only
+from kb.api.auth import (
+    ANONYMOUS,
+    PUBLIC_TOKEN,
+    OidcVerifier,
+    Viewer,
+    credential,
+    identify,
+    public_only,
+)
 from kb.api.errors import ApiError, error_body, install, validation_error
 from kb.api.models import MAX_K, AskIn, ChatIn, FeedbackIn, SearchIn
 from kb.knowledge_base import KnowledgeBase, forget_kb, open_kb
@@ -139,14 +147,16 @@ def create_app(settings: Settings, warm: bool = True) -> FastAPI:
         return open_kb(settings)
 
     def get_viewer(
-        kb: Annotated[KnowledgeBase, Depends(get_kb)],
         _: Annotated[Any, Depends(bearer)] = None,
         authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
         x_api_key: Annotated[
             str | None, Header(description="an API key (instead of Bearer)")
         ] = None,
     ) -> Viewer:
-        return identify(kb, credential(authorization, x_api_key), oidc)
+        token = credential(authorization, x_api_key)
+        if token is None or token == PUBLIC_TOKEN:
+            return ANONYMOUS  # no store needed: /healthz can still say the store is down
+        return identify(open_kb(settings), token, oidc)
 
     Kb = Annotated[KnowledgeBase, Depends(get_kb)]
     Who = Annotated[Viewer, Depends(get_viewer)]
@@ -222,15 +232,15 @@ def create_app(settings: Settings, warm: bool = True) -> FastAPI:
         kb: Kb,
         viewer: Who,
         query: Annotated[str | None, Query(description="keywords or a question")] = None,
-        k: Annotated[str | None, Query(description=f"results, 1 to {MAX_K}")] = None,
+        k: Annotated[int | None, Query(description=f"results, 1 to {MAX_K}")] = None,
         mode: Annotated[str | None, Query(description="hybrid, dense or bm25")] = None,
         city: Annotated[list[str] | None, Query()] = None,
         language: Annotated[list[str] | None, Query()] = None,
         outcome: Annotated[list[str] | None, Query()] = None,
         domain: Annotated[list[str] | None, Query()] = None,
         doc_type: Annotated[list[str] | None, Query()] = None,
-        year_from: Annotated[str | None, Query()] = None,
-        year_to: Annotated[str | None, Query()] = None,
+        year_from: Annotated[int | None, Query()] = None,
+        year_to: Annotated[int | None, Query()] = None,
     ) -> dict[str, Any]:
         """The same as POST, with the filters as query parameters (repeat one for several)."""
         filter_names = ("city", "language", "outcome", "domain", "doc_type", "year_from", "year_to")
