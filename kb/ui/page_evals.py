@@ -409,23 +409,27 @@ def _fmt_qa(frame: Any) -> dict[str, Any]:
 
 
 def qa_bars(frame: Any) -> Any:
-    """Each figure, Lessons KB against the baseline, one panel per group."""
+    """One panel per figure: each group's value, Lessons KB's bar beside the baseline's."""
     import altair as alt
+    import pandas as pd
 
     group = t("qa_group")
     rows = []
     for _, r in frame.iterrows():
         for k in QA_FIGURES:
             for who, col in ((t("qa_ours"), k), (t("qa_baseline"), f"{k}_baseline")):
-                if r[col] is not None and r[col] == r[col]:  # not missing, not NaN
+                if pd.notna(r[col]):
                     rows.append({group: r[group], t("metric"): t(k), "who": who, "v": r[col]})
-    import pandas as pd
-
     return (
         alt.Chart(pd.DataFrame(rows))
-        .mark_bar(cornerRadiusTopLeft=3, cornerRadiusTopRight=3)
+        .mark_bar(cornerRadiusTopLeft=2, cornerRadiusTopRight=2)
         .encode(
-            x=alt.X(f"{t('metric')}:N", title=None, sort=[t(k) for k in QA_FIGURES]),
+            x=alt.X(
+                f"{group}:N",
+                title=None,
+                sort=list(frame[group]),
+                axis=alt.Axis(labelAngle=-45, labelOverlap=False, labelLimit=100),
+            ),
             xOffset=alt.XOffset("who:N", sort=[t("qa_ours"), t("qa_baseline")]),
             y=alt.Y("v:Q", title=None, scale=alt.Scale(domain=[0, 1])),
             color=alt.Color(
@@ -435,10 +439,10 @@ def qa_bars(frame: Any) -> Any:
                     domain=[t("qa_ours"), t("qa_baseline")], range=["#0f6e8c", "#bbbbbb"]
                 ),
             ),
-            column=alt.Column(f"{group}:N", title=None, sort=None),
+            column=alt.Column(f"{t('metric')}:N", title=None, sort=[t(k) for k in QA_FIGURES]),
             tooltip=[group, t("metric"), "who", alt.Tooltip("v:Q", format=".3f")],
         )
-        .properties(height=200, width=180)
+        .properties(height=200, width=165)
     )
 
 
@@ -467,7 +471,7 @@ def qa_history_chart(reports: list[dict[str, Any]]) -> Any:
 
 def show_qa_report(report: dict[str, Any]) -> None:
     base = report.get("baseline") if isinstance(report.get("baseline"), dict) else None
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
     c1.metric(t("dataset"), qa_set_name(report), help=str(report.get("dataset", "")) or None)
     c2.metric(t("queries"), str(report.get("queries", "—")))
     c3.metric(t("answerer"), str(report.get("answerer") or "—"))
