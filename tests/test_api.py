@@ -404,19 +404,53 @@ def test_docs_are_served_offline(http):
     assert "post" in spec["paths"]["/v1/search"] and "get" in spec["paths"]["/v1/search"]
 
 
-def test_cors_is_off_unless_configured(api, http, tmp_path):
+def test_cors_and_public_only_are_off_unless_configured(api, http, kb_cli, tmp_path):
     preflight = {"Origin": "https://portal.example", "Access-Control-Request-Method": "POST"}
     assert (
         "access-control-allow-origin" not in http.options("/v1/search", headers=preflight).headers
     )
     assert "access-control-allow-origin" not in http.get("/healthz", headers=preflight).headers
+    key = bearer(new_key(kb_cli, api, "public-only server")["key"])
+    n_all = http.get("/healthz", headers=key).json()["documents"]
 
-    env = {**api["env"], "KB_API_CORS_ORIGINS": "https://portal.example"}
+    env = {**api["env"], "KB_API_CORS_ORIGINS": "https://portal.example", "KB_PUBLIC_ONLY": "1"}
     with api_server(env, tmp_path / "cors.log") as base, httpx.Client(base_url=base) as c:
         r = c.options("/v1/search", headers=preflight)
         assert r.headers["access-control-allow-origin"] == "https://portal.example"
         other = {**preflight, "Origin": "https://evil.example"}
         assert "access-control-allow-origin" not in c.options("/v1/search", headers=other).headers
+        # a public-only server: a valid key still sees public documents only
+        health = c.get("/healthz", headers=key).json()
+        assert health["access"] == "public" and health["documents"] < n_all
+        assert_error(c.get(f"/v1/documents/{INTERNAL}", headers=key), 404, "doc_id")
+
+
+def test_requests_beyond_the_limit_in_flight_get_a_json_503():
+    import asyncio
+
+    from fastapi.responses import JSONResponse
+
+    from kb.api.app import Busy
+
+    async def run() -> tuple[httpx.Response, httpx.Response]:
+        gate = asyncio.Event()
+
+        async def slow(scope, receive, send):
+            await gate.wait()
+            await JSONResponse({"ok": True})(scope, receive, send)
+
+        transport = httpx.ASGITransport(app=Busy(slow, limit=1))
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as c:
+            first = asyncio.create_task(c.get("/v1/search"))
+            await asyncio.sleep(0.1)
+            second = await c.get("/v1/search")
+            gate.set()
+            return await first, second
+
+    first, second = asyncio.run(run())
+    assert first.status_code == 200
+    assert_error(second, 503, None)
+    assert second.json()["error"]["code"] == "busy"
 
 
 # -- OpenAI-compatible -------------------------------------------------------------------------

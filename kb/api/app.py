@@ -43,6 +43,7 @@ from kb.types import Answer, Citation
 log = logging.getLogger("kb.api")
 
 MAX_BODY = 256 * 1024  # bytes: a question is at most 2,000 characters; chat histories are longer
+MAX_IN_FLIGHT = 200  # requests at once; more wait in no queue but get 503 (the thread pool has 40)
 VERSION = "1"
 
 
@@ -74,6 +75,31 @@ class BodyLimit:
             return message
 
         await self.app(scope, limited, send)
+
+
+class Busy:
+    """503 in JSON (not uvicorn's plain text) when ``limit`` requests are already in flight."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_IN_FLIGHT) -> None:
+        self.app = app
+        self.limit = limit
+        self.in_flight = 0  # one event loop: no lock needed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.limit:
+            body = error_body(503, "busy", f"{self.limit} requests in flight: retry shortly")
+            await JSONResponse(body, status_code=503, headers={"Retry-After": "1"})(
+                scope, receive, send
+            )
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
 
 
 def _swagger_dir() -> Path | None:
@@ -123,6 +149,7 @@ def create_app(settings: Settings, warm: bool = True) -> FastAPI:
     )
     install(app)
     app.add_middleware(BodyLimit, limit=MAX_BODY)
+    app.add_middleware(Busy, limit=MAX_IN_FLIGHT)
     origins = [o.strip() for o in settings.api_cors_origins.split(",") if o.strip()]
     if origins:
         app.add_middleware(
@@ -422,6 +449,5 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None
         log_level="info",
         access_log=False,
         server_header=False,
-        limit_concurrency=200,
         timeout_graceful_shutdown=5,
     )
