@@ -6,9 +6,10 @@ dataclasses' own ``to_json``/``to_dict``, so a field added there shows up in bot
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
-from kb.types import Answer, DocMeta, Hit
+from kb.types import Answer, Chunk, DocMeta, Hit
 
 # what a document record never tells a network client: where the file sits on the server
 PRIVATE_DOC_FIELDS = ("path",)
@@ -36,3 +37,12 @@ def document_json(doc: DocMeta, private: bool = True) -> dict[str, Any]:
 def documents_json(docs: list[DocMeta], private: bool = True) -> dict[str, Any]:
     """``kb docs --json`` and ``/v1/documents``: ``{"documents": [...]}``."""
     return {"documents": [document_json(d, private) for d in docs]}
+
+
+def chunk_json(chunk: Chunk, text: bool = True) -> dict[str, Any]:
+    """A chunk's fields (all of them, so new ones show up); ``text=False`` leaves its text out
+    where the text is given elsewhere (a document's parts)."""
+    data = asdict(chunk)
+    if not text:
+        data.pop("text", None)
+    return data

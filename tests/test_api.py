@@ -534,3 +534,17 @@ def test_an_unreachable_store_is_a_503_in_json_not_a_traceback(tmp_path, session
         err = assert_error(c.post("/v1/search", json={"query": "iParking"}), 503, None)
         assert err["code"] == "store_unavailable" and nowhere in err["message"]
     assert "Traceback" not in (tmp_path / "down.log").read_text()
+
+
+def test_api_key_commands_in_plain_text(api, kb_cli):
+    code, out, err = kb_cli("api-key", "create", "--name", "city portal", *api["store"])
+    assert code == 0 and out.startswith("lkb_") and "shown only now" in err
+    key_id = out.split("_")[1]
+    code, out, _ = kb_cli("api-key", "list", *api["store"])
+    assert code == 0 and re.search(rf"^{key_id} .* active .*city portal$", out, re.M)
+    code, out, _ = kb_cli("api-key", "revoke", key_id, *api["store"])
+    assert code == 0 and out.startswith(f"revoked {key_id}")
+    code, out, _ = kb_cli("api-key", "list", *api["store"])
+    assert re.search(rf"^{key_id} .* revoked 20", out, re.M)
+    code, _, err = kb_cli("api-key", "create", "--name", "   ", *api["store"])
+    assert code == 2 and "name" in err

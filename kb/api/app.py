@@ -35,7 +35,7 @@ from kb.api.auth import (
 from kb.api.errors import ApiError, error_body, install, validation_error
 from kb.api.models import MAX_K, AskIn, ChatIn, FeedbackIn, SearchIn
 from kb.knowledge_base import KnowledgeBase, forget_kb, open_kb
-from kb.serialize import answer_json, document_json, documents_json, search_json
+from kb.serialize import answer_json, chunk_json, document_json, documents_json, search_json
 from kb.settings import Settings
 from kb.store import StoreError, StoreUnavailable
 from kb.types import Answer, Citation
@@ -358,19 +358,7 @@ def create_app(settings: Settings, warm: bool = True) -> FastAPI:
                 }
                 for p in parts
             ],
-            "chunks": [
-                {
-                    "chunk_id": c.chunk_id,
-                    "index": c.index,
-                    "section": c.section,
-                    "page": c.page,
-                    "start": c.start,
-                    "end": c.end,
-                    "is_lesson": c.is_lesson,
-                    "is_reference": c.is_reference,
-                }
-                for c in chunks
-            ],
+            "chunks": [chunk_json(c, text=False) for c in chunks],
         }
 
     @app.get("/v1/documents/{doc_id}/original", tags=["documents"])

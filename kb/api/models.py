@@ -95,6 +95,20 @@ class FiltersIn(Strict):
 class SearchIn(Strict):
     """``POST /v1/search`` (the GET form takes the same names as query parameters)."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "query": "dữ liệu mở Đà Nẵng",
+                    "k": 5,
+                    "mode": "hybrid",
+                    "filters": {"city": ["danang"]},
+                }
+            ]
+        },
+    )
+
     query: str = Field(description=f"keywords or a question, 1 to {MAX_QUERY_CHARS} characters")
     k: int = Field(default=10, ge=1, le=MAX_K, description=f"results, 1 to {MAX_K}")
     mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
@@ -116,6 +130,13 @@ class SearchIn(Strict):
 class AskIn(Strict):
     """``POST /v1/ask``."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"question": "Vì sao iParking ở Hà Nội không thành công?", "filters": {}}]
+        },
+    )
+
     question: str = Field(description=f"the question, 1 to {MAX_QUERY_CHARS} characters")
     filters: FiltersIn = Field(default_factory=FiltersIn)
 
@@ -133,6 +154,15 @@ class CitedIn(Strict):
 
 class FeedbackIn(Strict):
     """``POST /v1/feedback``: whether an answer was useful, as the Ask page records it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"question": "Vì sao iParking không thành công?", "useful": True, "comment": ""}
+            ]
+        },
+    )
 
     question: str
     useful: bool
@@ -165,6 +195,18 @@ class MessageIn(BaseModel):
 class ChatIn(Strict):
     """``POST /v1/chat/completions``: OpenAI's request. The sampling parameters are accepted
     and ignored (answers are extractive or checked); ``filters`` is Lessons KB's own."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "model": "lessons-kb",
+                    "messages": [{"role": "user", "content": "Why did iParking fail?"}],
+                }
+            ]
+        },
+    )
 
     model: str = Field(default="lessons-kb", max_length=200)
     messages: list[MessageIn] = Field(min_length=1, max_length=500)
