@@ -56,7 +56,8 @@ class PageText:
 
 
 @functools.cache
-def _languages(tool: str) -> frozenset[str]:
+def _languages(tool: str, tessdata: str) -> frozenset[str]:
+    """The models this tesseract finds (``tessdata``: its TESSDATA_PREFIX, part of the key)."""
     proc = run_tool([tool, "--list-langs"], 30)
     lines = proc.stdout.decode("utf-8", "replace").splitlines()
     return frozenset(ln.strip() for ln in lines[1:] if ln.strip())
@@ -65,7 +66,7 @@ def _languages(tool: str) -> frozenset[str]:
 def check_engine(languages: str) -> str:
     """The tesseract path, once the program and every wanted model are known to be there."""
     tool = require("tesseract", PACKAGES)
-    have = _languages(tool)
+    have = _languages(tool, os.environ.get("TESSDATA_PREFIX", ""))
     missing = [lang for lang in languages.split("+") if lang not in have]
     if missing:
         pkgs = " ".join(f"tesseract-ocr-{m}" for m in missing)
