@@ -112,6 +112,23 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Open the document at this passage",
     },
     "page_n": {"vi": "Trang {n}", "en": "Page {n}"},
+    "slide_n": {"vi": "Trang chiếu {n}", "en": "Slide {n}"},
+    "sheet_n": {"vi": "Trang tính {n}", "en": "Sheet {n}"},
+    "ocr_note": {
+        "vi": "Văn bản của {n} trang được nhận dạng từ bản quét (OCR) và có thể có lỗi;"
+        " hãy đối chiếu với tệp gốc.",
+        "en": "The text of {n} page(s) was recognised from a scan (OCR) and may contain errors;"
+        " check it against the original file.",
+    },
+    "ocr_page": {
+        "vi": "Nhận dạng từ bản quét (OCR), độ tin cậy {c}%",
+        "en": "Recognised from a scan (OCR), confidence {c}%",
+    },
+    "ocr_low": {
+        "vi": "độ tin cậy thấp: văn bản có thể sai nhiều",
+        "en": "low confidence: the text may be badly wrong",
+    },
+    "original_source": {"vi": "Bản gốc trực tuyến", "en": "The original online"},
     "section": {"vi": "Mục", "en": "Section"},
     "by_city": {"vi": "Theo từng thành phố", "en": "By city"},
     "answered_by": {"vi": "Trả lời bởi: {who}", "en": "Answered by: {who}"},

@@ -151,16 +151,22 @@ def list_view(docs: list[Any]) -> None:
         st.rerun()
 
 
-def _groups(text_groups: list[tuple[str, int | None, list]], by: str) -> list[tuple[str, list]]:
+PAGE_LABELS = {"pptx": "slide_n", "xlsx": "sheet_n"}  # what a "page" is in these formats
+
+
+def _groups(
+    text_groups: list[tuple[str, int | None, list]], by: str, fmt: str = ""
+) -> list[tuple[str, list]]:
     """Merge consecutive (section, page, chunks) groups by page or by section, with headings."""
     out: list[tuple[Any, str, list]] = []
+    label = PAGE_LABELS.get(fmt, "page_n")
     for section, page, chunks in text_groups:
         key = page if by == "page" else section
         if out and out[-1][0] == key:
             out[-1][2].extend(chunks)
             continue
         if by == "page":
-            heading = t("page_n", n=page) if page is not None else ""
+            heading = t(label, n=page) if page is not None else ""
         else:
             heading = section or t("untitled_section")
         out.append((key, heading, list(chunks)))
@@ -213,6 +219,8 @@ def doc_view(kb: Any, doc_id: str) -> None:
         + render.doc_badges(doc.city, doc.year, doc.outcome, extra=extra)
     )
 
+    if doc.pages_ocr:
+        render.html(render.ocr_note(doc))
     groups = document_text(kb, doc_id)
     all_chunks = [c for _, _, chunks in groups for c in chunks]
     has_pages = any(page is not None for _, page, _ in groups)
@@ -274,7 +282,8 @@ def doc_view(kb: Any, doc_id: str) -> None:
                 else:
                     by = "section"
                 cited = chunk_id if any(c.chunk_id == chunk_id for c in all_chunks) else None
-                render.html(render.document_html(_groups(groups, by), cited, start, end, terms))
+                parts = _groups(groups, by, doc.fmt)
+                render.html(render.document_html(parts, cited, start, end, terms))
                 if cited:
                     render.scroll_to_cited()
         with tab_chunks:

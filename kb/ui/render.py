@@ -14,7 +14,8 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from kb.types import Answer, Citation, DocMeta
-from kb.ui.highlight import esc, highlight, highlight_span
+from kb.ui.blocks import passage_html, passage_links
+from kb.ui.highlight import esc, highlight
 from kb.ui.i18n import get_lang, t, value_label
 
 CSS = """
@@ -52,8 +53,22 @@ mark.kb-cited {background: #cfe9f5; padding: 1px 0; border-radius: 2px; color: i
 .kb-doc {font-size: 0.97rem; line-height: 1.6;}
 .kb-group h4 {margin: 1.1rem 0 0.4rem 0; font-size: 0.95rem; color: #5b6b79;
   text-transform: none; border-bottom: 1px solid #e6ebef; padding-bottom: 0.2rem;}
-.kb-chunk {white-space: pre-wrap; margin: 0 0 0.6rem 0; padding: 0.15rem 0.5rem;
-  border-left: 3px solid transparent;}
+.kb-chunk {margin: 0 0 0.6rem 0; padding: 0.15rem 0.5rem;
+  border-left: 3px solid transparent; overflow-wrap: anywhere;}
+.kb-chunk p.kb-p {white-space: pre-wrap; margin: 0 0 0.45rem 0;}
+.kb-chunk .kb-h {margin: 0.6rem 0 0.3rem 0; font-weight: 700; color: #1b2733;}
+.kb-chunk h4.kb-h {font-size: 1.1rem;} .kb-chunk h5.kb-h {font-size: 1rem;}
+.kb-chunk h6.kb-h {font-size: 0.95rem;}
+.kb-chunk ul.kb-list {margin: 0.1rem 0 0.5rem 1.2rem; padding: 0;}
+.kb-chunk table.kb-table {border-collapse: collapse; margin: 0.3rem 0 0.6rem 0;
+  font-size: 0.9rem;}
+.kb-chunk table.kb-table td {border: 1px solid #dfe5ea; padding: 0.2rem 0.5rem;
+  vertical-align: top;}
+.kb-chunk a {color: #0f6e8c; overflow-wrap: anywhere; word-break: break-all;}
+.kb-ocr {font-size: 0.8rem; color: #5b6b79; margin: 0 0 0.4rem 0.5rem;}
+.kb-ocr-low {color: #9b2318; font-weight: 600;}
+.kb-ocr-note {background: #fff3d6; color: #5c4300; border-radius: 8px; padding: 0.5rem 0.8rem;
+  margin: 0.4rem 0 0.8rem 0; font-size: 0.9rem;}
 .kb-chunk.kb-chunk-cited {border-left-color: #0f6e8c; background: #f3f8fa;}
 .kb-dl {font-size: 0.9rem; margin: 0; padding: 0;}
 .kb-dl dt {color: #5b6b79; font-size: 0.76rem; margin: 0.45rem 0 0 0; padding: 0;}
@@ -208,10 +223,9 @@ def meta_table(rows: list[tuple[str, str]]) -> str:
 
 
 def safe_url(url: str) -> str:
-    """A link for http(s) URLs, plain escaped text for anything else."""
-    if re.match(r"^https?://[^\s<>\"']+$", url or ""):
-        return f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer">{esc(url)}</a>'
-    return esc(url)
+    """A source field as escaped text, one source per line, its http(s) URLs as links."""
+    parts = [p.strip() for p in re.split(r";\s+|\n", url or "") if p.strip()]
+    return "<br>".join(passage_links(p) for p in parts)
 
 
 def document_html(
@@ -221,24 +235,51 @@ def document_html(
     end: int | None,
     terms: list[str],
 ) -> str:
-    """The document text as headed groups of passages; the cited chunk marked and anchored."""
+    """The document text as headed groups of passages, their headings, lists and tables
+    rendered (escaped); the cited chunk marked and anchored; scanned pages flagged."""
     out = ['<div class="kb-doc">']
     for heading, chunks in groups:
         out.append('<div class="kb-group">')
         first = chunks[0].text.lstrip("# \n") if chunks else ""
         if heading and not first.startswith(heading):
             out.append(f"<h4>{esc(heading)}</h4>")
+        out.append(ocr_flag(chunks))
         for ch in chunks:
             if ch.chunk_id == cited_chunk:
-                body = highlight_span(ch.text, start, end, terms)
-                if start is None or end is None:
-                    body = f'<mark class="kb-cited" id="kb-cited-mark">{body}</mark>'
+                s, e = (start, end) if start is not None and end is not None else (0, len(ch.text))
+                body = passage_html(ch.text, terms, s, e)
                 out.append(f'<div class="kb-chunk kb-chunk-cited" id="kb-cited">{body}</div>')
             else:
-                out.append(f'<div class="kb-chunk">{highlight(ch.text, terms)}</div>')
+                out.append(f'<div class="kb-chunk">{passage_html(ch.text, terms)}</div>')
         out.append("</div>")
     out.append("</div>")
     return "".join(out)
+
+
+LOW_OCR_CONFIDENCE = 60.0
+
+
+def ocr_note(doc: DocMeta) -> str:
+    """Above a scanned document: its text was recognised by OCR; the original is the reference
+    (the download button beside it, and its source link when it has one)."""
+    note = esc(t("ocr_note", n=doc.pages_ocr))
+    links = [passage_links(p) for p in re.split(r";\s+", doc.source or "") if "://" in p]
+    if links:
+        note += f" {esc(t('original_source'))}: " + ", ".join(links)
+    return f'<div class="kb-ocr-note" role="note">{note}</div>'
+
+
+def ocr_flag(chunks: list[Any]) -> str:
+    """A note over passages recognised from a scan, with the engine's confidence."""
+    scores = [c.ocr_confidence for c in chunks if getattr(c, "ocr", False)]
+    if not scores:
+        return ""
+    known = [s for s in scores if s is not None]
+    conf = min(known) if known else 0.0
+    text = t("ocr_page", c=f"{conf:.0f}")
+    if conf < LOW_OCR_CONFIDENCE:
+        return f'<div class="kb-ocr kb-ocr-low">{esc(text)} ({esc(t("ocr_low"))})</div>'
+    return f'<div class="kb-ocr">{esc(text)}</div>'
 
 
 SCROLL_JS = """
