@@ -134,7 +134,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60.0, help="how long the clients run")
-    parser.add_argument("--docs", type=int, default=20, help="generated documents per ingest")
+    parser.add_argument(
+        "--docs", type=int, default=20, help="generated documents per ingest (0: no ingest)"
+    )
     args = parser.parse_args()
     if not (1 <= args.clients <= 200 and 1 <= args.seconds <= 3600):
         sys.exit("--clients 1..200 and --seconds 1..3600")
@@ -183,7 +185,7 @@ def main() -> None:
                 def ingest_loop() -> None:
                     """Ingests of fresh generated folders, one after the other, until the end."""
                     round_ = 0
-                    while time.monotonic() < deadline:
+                    while args.docs and time.monotonic() < deadline:
                         folder = tmp / f"incoming-{round_}"
                         folder.mkdir()
                         docs = generated_documents(args.docs, 6, seed=41 + round_)
@@ -209,9 +211,9 @@ def main() -> None:
                 threads[0].join()
                 after = httpx.get(base + "/healthz", timeout=30).json()["documents"]
 
-    print(
-        f"{args.clients} clients for {wall:.0f} s against kb api, during ingests (load {os.getloadavg()[0]:.1f})"
-    )
+    during = "during ingests" if args.docs else "no ingest"
+    load = os.getloadavg()[0]  # other work on the machine shows here
+    print(f"{args.clients} clients for {wall:.0f} s against kb api, {during} (load {load:.1f})")
     for path, ms in tally.ms.items():
         errors = tally.errors[path]
         if not ms:
@@ -224,10 +226,11 @@ def main() -> None:
         for why in errors[:3]:
             print(f"  error: {why}")
     ok = sum(1 for code, _ in ingests if code == 0)
-    print(
-        f"ingests beside them: {len(ingests)} of {args.docs} documents each ({ok} exit 0),"
-        f" {', '.join(f'{s:.0f} s' for _, s in ingests)}; store {before} -> {after} documents"
-    )
+    if args.docs:
+        print(
+            f"ingests beside them: {len(ingests)} of {args.docs} documents each ({ok} exit 0),"
+            f" {', '.join(f'{s:.0f} s' for _, s in ingests)}; store {before} -> {after} documents"
+        )
 
 
 if __name__ == "__main__":
