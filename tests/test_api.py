@@ -523,17 +523,33 @@ def test_chat_with_a_key_sees_internal_documents_and_a_revoked_key_is_refused(ap
         )
 
 
-def test_an_unreachable_store_is_a_503_in_json_not_a_traceback(tmp_path, session_cache):
-    nowhere = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    env = {"KB_CHROMA_URL": nowhere, "KB_CACHE_DIR": str(session_cache), "KB_COLLECTION": "api"}
-    with api_server(env, tmp_path / "down.log") as base, httpx.Client(base_url=base) as c:
-        health = c.get("/healthz")
-        assert health.status_code == 503
-        assert health.json()["status"] == "unavailable"
-        assert not health.json()["store"]["reachable"]
-        err = assert_error(c.post("/v1/search", json={"query": "iParking"}), 503, None)
-        assert err["code"] == "store_unavailable" and nowhere in err["message"]
-    assert "Traceback" not in (tmp_path / "down.log").read_text()
+def test_an_unreachable_store_is_a_503_in_json_and_the_api_recovers(tmp_path, session_cache):
+    chroma = ChromaServer(tmp_path / "chroma")
+    chroma.start()
+    env = {"KB_CHROMA_URL": chroma.url, "KB_CACHE_DIR": str(session_cache), "KB_COLLECTION": "down"}
+    env["KB_FEEDBACK_FILE"] = str(tmp_path)  # a folder: writing feedback fails unexpectedly
+    try:
+        with api_server(env, tmp_path / "down.log") as base, httpx.Client(base_url=base) as c:
+            assert c.get("/healthz").json()["status"] == "ok"
+            # an unexpected failure: a JSON 500, and the same connection still serves the next
+            failed = c.post("/v1/feedback", json={"question": "q", "useful": True})
+            assert assert_error(failed, 500, None)["code"] == "internal_error"
+            assert c.get("/healthz").json()["status"] == "ok"
+            chroma.stop()
+            health = c.get("/healthz")
+            assert health.status_code == 503
+            assert health.json()["status"] == "unavailable"
+            assert not health.json()["store"]["reachable"]
+            err = assert_error(c.post("/v1/search", json={"query": "iParking"}), 503, None)
+            assert err["code"] == "store_unavailable" and chroma.url in err["message"]
+            chroma.start()  # the same port and data: the next request reconnects by itself
+            health = c.get("/healthz")
+            assert health.status_code == 200 and health.json()["documents"] == 0
+            assert c.post("/v1/search", json={"query": "iParking"}).json() == {"results": []}
+    finally:
+        chroma.stop()
+    log = (tmp_path / "down.log").read_text()
+    assert log.count("Traceback") == 1 and "IsADirectoryError" in log  # the 500's, logged once
 
 
 def test_api_key_commands_in_plain_text(api, kb_cli):

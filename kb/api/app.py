@@ -32,7 +32,7 @@ from kb.api.auth import (
     identify,
     public_only,
 )
-from kb.api.errors import ApiError, error_body, install, validation_error
+from kb.api.errors import ApiError, CatchAll, error_body, install, validation_error
 from kb.api.models import MAX_K, AskIn, ChatIn, FeedbackIn, SearchIn
 from kb.knowledge_base import KnowledgeBase, forget_kb, open_kb
 from kb.serialize import answer_json, chunk_json, document_json, documents_json, search_json
@@ -148,6 +148,7 @@ def create_app(settings: Settings, warm: bool = True) -> FastAPI:
         openapi_url="/openapi.json",
     )
     install(app)
+    app.add_middleware(CatchAll)  # innermost: what the routes' handlers did not turn into JSON
     app.add_middleware(BodyLimit, limit=MAX_BODY)
     app.add_middleware(Busy, limit=MAX_IN_FLIGHT)
     origins = [o.strip() for o in settings.api_cors_origins.split(",") if o.strip()]
@@ -166,9 +167,10 @@ def create_app(settings: Settings, warm: bool = True) -> FastAPI:
         # a stale connection is dropped, so the next request reconnects when the store is back
         if isinstance(exc, StoreUnavailable):
             forget_kb(settings)
-        status = 503 if isinstance(exc, StoreUnavailable) else 500
+        down = isinstance(exc, StoreUnavailable)
+        status, code = (503, "store_unavailable") if down else (500, "store_error")
         log.warning("store error: %s", exc)
-        return JSONResponse(error_body(status, "store_unavailable", str(exc)), status_code=status)
+        return JSONResponse(error_body(status, code, str(exc)), status_code=status)
 
     def get_kb() -> KnowledgeBase:
         return open_kb(settings)
@@ -407,12 +409,12 @@ def create_app(settings: Settings, warm: bool = True) -> FastAPI:
         markers) is the message; `citations` and `kb` (the `kb ask --json` object) are extra
         top-level fields. `stream: true` sends server-sent events, the citations in the last
         chunk. `filters` (as in /v1/ask) may be passed in the body (`extra_body`)."""
-        from kb.answer import ask
-
         try:
             question = body.question()
         except ValueError as exc:
             raise ApiError(422, "invalid_value", f"messages: {exc}", "messages") from exc
+        from kb.answer import ask
+
         filters = body.filters.to_filters(public_only(kb, viewer))
         answer = ask(kb, question, filters=filters)
         if body.stream:

@@ -20,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("kb.api")
 
@@ -147,7 +148,35 @@ def install(app: FastAPI) -> None:
         }.get(exc.status_code, ("http_error", str(exc.detail), None))
         return error_response(exc.status_code, code, message, field)
 
-    @app.exception_handler(Exception)
-    async def _internal(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error")  # the traceback goes to the server's log only
-        return error_response(500, "internal_error", "internal error: see the server's log")
+
+class CatchAll:
+    """A JSON 500 for any unexpected exception, the traceback to the server's log only.
+
+    Starlette's own last-resort handler answers too but then re-raises, and uvicorn closes the
+    connection: a client reusing it for its next request would see a reset. Here the exception
+    ends with the response, and the connection stays usable.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception:
+            log.exception("unexpected error in %s %s", scope.get("method"), scope.get("path"))
+            if started:  # a stream already under way cannot become an error: it just ends
+                return
+            body = error_body(500, "internal_error", "internal error: see the server's log")
+            await JSONResponse(body, status_code=500)(scope, receive, send)
