@@ -491,6 +491,17 @@ def test_chat_completions_through_the_openai_client(api, http):
     assert last.choices[0].finish_reason == "stop"
     assert last.model_extra["citations"] == expected["citations"]
 
+    # on the wire: server-sent events, one JSON chunk per event, [DONE] last
+    body = {"model": "lessons-kb", "messages": [{"role": "user", "content": question}]}
+    with http.stream("POST", "/v1/chat/completions", json={**body, "stream": True}) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        events = [line for line in r.iter_lines() if line]
+    assert all(e.startswith("data: ") for e in events) and events[-1] == "data: [DONE]"
+    chunks = [json.loads(e[len("data: ") :]) for e in events[:-1]]
+    assert {c["object"] for c in chunks} == {"chat.completion.chunk"}
+    assert len({c["id"] for c in chunks}) == 1
+    assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == content
+
     # filters ride in the body; errors come back as OpenAI errors naming the field
     scoped = client.chat.completions.create(
         model="lessons-kb",
