@@ -171,13 +171,31 @@ def _serve(conn: Connection, limits: Limits) -> None:
             return  # a fresh worker after memory trouble, rather than a fragmented one
 
 
+@contextlib.contextmanager
+def _main_script_hidden() -> Iterator[None]:
+    """While a worker starts, hide the main script's path from multiprocessing, which would
+    otherwise run the script again in the worker: in the app that script is Streamlit's page,
+    and the worker needs nothing from it (its code is in this module)."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or path is None or getattr(main, "__spec__", None) is not None:
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
+
+
 class _Worker:
     """One worker process and the parent's end of its pipe."""
 
     def __init__(self, ctx: Any, limits: Limits) -> None:
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_serve, args=(child, limits), daemon=True)
-        self.process.start()
+        with _main_script_hidden():
+            self.process.start()
         child.close()
 
     def read(self, path: Path, limits: Limits) -> tuple[Parsed | str, bool]:
@@ -224,8 +242,9 @@ class ReaderPool:
         self.workers = max(1, workers)
         self.limits = limits
         self._ctx = multiprocessing.get_context("forkserver")
-        # forked from a server that imported the parsers once: a replaced worker starts fast
-        self._ctx.set_forkserver_preload(["__main__", "ingest.reader", "pypdf", "pypdfium2"])
+        # forked from a server that imported the parsers once: a replaced worker starts fast.
+        # Not "__main__": in the app that is Streamlit's script, which must not run again there.
+        self._ctx.set_forkserver_preload(["ingest.reader", "pypdf", "pypdfium2"])
         self._tasks: queue.Queue[tuple[Path, Future[Parsed | str]] | None] = queue.Queue()
         self._live: set[_Worker] = set()
         self._lock = threading.Lock()

@@ -26,6 +26,8 @@ _ENV = {
     "reports_dir": "KB_REPORTS_DIR",
     "oidc_url": "KB_OIDC_URL",
     "api_cors_origins": "KB_API_CORS_ORIGINS",
+    "upload_dir": "KB_UPLOAD_DIR",
+    "upload_allow": "KB_UPLOAD_ALLOW",
 }
 
 
@@ -57,6 +59,11 @@ class Settings:
     oidc_url: str | None = None
     # comma-separated origins allowed to call the API from a browser; empty: no CORS at all
     api_cors_origins: str = ""
+    # the corpus folder the app's Upload page saves files into (unset: no Upload page), and who
+    # may upload: "signed-in" (anyone signed in), a comma-separated list of e-mail addresses,
+    # or "group:NAME" (the OIDC "groups" claim holds NAME)
+    upload_dir: Path | None = None
+    upload_allow: str = "signed-in"
 
     @property
     def where(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from kb.ui import page_ask, page_corpus, page_documents, page_evals, render, shell
+from kb.ui import page_ask, page_corpus, page_documents, page_evals, page_upload, render, shell
 from kb.ui.i18n import t
 
 RENDERERS = {
@@ -12,6 +12,7 @@ RENDERERS = {
     "documents": page_documents.page,
     "evals": page_evals.page,
     "corpus": page_corpus.page,
+    "upload": page_upload.page,
 }
 
 

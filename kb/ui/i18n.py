@@ -23,6 +23,32 @@ STRINGS: dict[str, dict[str, str]] = {
     "page_documents": {"vi": "Tài liệu", "en": "Documents"},
     "page_evals": {"vi": "Đánh giá", "en": "Evals"},
     "page_corpus": {"vi": "Kho dữ liệu", "en": "Corpus"},
+    "page_upload": {"vi": "Tải lên", "en": "Upload"},
+    "upload_title": {"vi": "Tải tài liệu lên", "en": "Upload documents"},
+    "upload_not_allowed": {
+        "vi": "Bạn không có quyền tải tài liệu lên.",
+        "en": "You may not upload documents.",
+    },
+    "upload_intro": {
+        "vi": "Tệp được lưu vào {folder} (kèm tệp siêu dữ liệu) và nạp ngay; tối đa {mb} MB mỗi"
+        " tệp. Có thể nạp lại từ dòng lệnh bằng kb ingest.",
+        "en": "Files are saved into {folder} (with a metadata sidecar) and ingested at once; at"
+        " most {mb} MB each. They can be re-ingested from the shell with kb ingest.",
+    },
+    "upload_files": {"vi": "Chọn hoặc thả tệp", "en": "Choose or drop files"},
+    "upload_reading": {"vi": "Đang đọc tệp…", "en": "Reading the file…"},
+    "upload_replace": {
+        "vi": "Thay tệp cùng tên đã có",
+        "en": "Replace a file of the same name",
+    },
+    "upload_go": {"vi": "Lưu và nạp", "en": "Save and ingest"},
+    "upload_progress": {"vi": "Đã xử lý {done}/{total} tệp", "en": "{done} of {total} files done"},
+    "upload_ingesting": {"vi": "Đang nạp {name}…", "en": "Ingesting {name}…"},
+    "upload_refused": {"vi": "{name}: bị từ chối: {why}", "en": "{name}: refused: {why}"},
+    "upload_done": {"vi": "{name}: {status} ({n} đoạn)", "en": "{name}: {status} ({n} chunks)"},
+    "upload_added": {"vi": "đã thêm", "en": "added"},
+    "upload_updated": {"vi": "đã cập nhật", "en": "updated"},
+    "upload_unchanged": {"vi": "không đổi", "en": "unchanged"},
     "language": {"vi": "Ngôn ngữ giao diện", "en": "Interface language"},
     "signed_in_as": {"vi": "Đăng nhập: {name}", "en": "Signed in: {name}"},
     "sign_in": {"vi": "Đăng nhập", "en": "Sign in"},

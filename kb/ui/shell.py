@@ -18,6 +18,7 @@ PAGE_ICONS = {
     "documents": ":material/description:",
     "evals": ":material/monitoring:",
     "corpus": ":material/database:",
+    "upload": ":material/upload_file:",
 }
 LANG_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 _LOG = logging.getLogger("kb.app")
@@ -28,9 +29,16 @@ def _param(name: str) -> str | None:
     return value if value not in (None, "") else None
 
 
+def pages() -> tuple[str, ...]:
+    """The pages this viewer may open: Upload only for those allowed to upload."""
+    from kb.ui import page_upload
+
+    return (*PAGES, "upload") if page_upload.allowed() else PAGES
+
+
 def _url_page() -> str:
     page = _param("page")
-    return page if page in PAGES else "ask"
+    return page if page in pages() else "ask"
 
 
 def _url_lang() -> str:
@@ -54,6 +62,8 @@ def current_lang() -> str:
 
 def current_page() -> str:
     _follow_url("ui_page", _url_page())
+    if st.session_state["ui_page"] not in pages():  # e.g. Upload, after signing out
+        st.session_state["ui_page"] = "ask"
     return st.session_state["ui_page"]
 
 
@@ -94,7 +104,7 @@ def sidebar() -> str:
         )
         st.radio(
             t("nav"),
-            options=list(PAGES),
+            options=list(pages()),
             format_func=lambda p: f"{PAGE_ICONS[p]}  {t('page_' + p)}",
             key="ui_page",
             label_visibility="collapsed",
