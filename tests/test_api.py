@@ -304,6 +304,8 @@ LONG = "a" * 2001
         ("POST", "/v1/search", {"query": "x", "filters": {"city": "hue"}}, 422, "filters.city"),
         ("POST", "/v1/search", {"query": "x", "filters": {"town": "hue"}}, 422, "filters.town"),
         ("POST", "/v1/search", {"query": "x", "filters": {"year_from": 1}}, 422, "filters.year_from"),
+        ("POST", "/v1/search", {"query": "x", "filters": {"year_from": 2020, "year_to": 2018}}, 422, "filters.year_to"),
+        ("POST", "/v1/ask", {"question": " " + "a " * 1001}, 422, "question"),
         ("GET", "/v1/search?query=iParking&k=0", None, 422, "k"),
         ("GET", "/v1/search?query=iParking&mode=fuzzy", None, 422, "mode"),
         ("GET", "/v1/search?k=3", None, 422, "query"),

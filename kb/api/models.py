@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from kb.search import MAX_QUERY_CHARS, MODES
 from kb.types import CITIES, LANGUAGES, OUTCOMES, Filters
@@ -20,21 +20,26 @@ YEARS = (1900, 2100)
 
 
 class Strict(BaseModel):
+    """A body whose unknown fields are errors: a misspelt field must not be silently ignored."""
+
     model_config = ConfigDict(extra="forbid")
 
 
 def _text(value: Any, what: str) -> str:
+    """A question or query: a string, not blank, at most ``MAX_QUERY_CHARS`` as sent (the
+    library would otherwise cut a longer one silently); whitespace runs collapsed."""
     if not isinstance(value, str):
         raise ValueError(f"must be a string (the {what})")
-    text = " ".join(value.split())
-    if not text:
+    sent = value.strip()
+    if not sent:
         raise ValueError(f"must not be empty: give the {what}")
-    if len(text) > MAX_QUERY_CHARS:
-        raise ValueError(f"must be at most {MAX_QUERY_CHARS} characters, got {len(text)}")
-    return text
+    if len(sent) > MAX_QUERY_CHARS:
+        raise ValueError(f"must be at most {MAX_QUERY_CHARS} characters, got {len(sent)}")
+    return " ".join(sent.split())
 
 
 def _listed(value: Any) -> Any:
+    """One value where a list is expected means a list of one (``"city": "hanoi"``)."""
     return [value] if isinstance(value, str) else value
 
 
@@ -77,6 +82,14 @@ class FiltersIn(Strict):
     @classmethod
     def _language(cls, v: list[str]) -> list[str]:
         return _choices(v, LANGUAGES, "language")
+
+    @field_validator("year_to")
+    @classmethod
+    def _years(cls, v: int | None, info: ValidationInfo) -> int | None:
+        start = info.data.get("year_from")
+        if v is not None and start is not None and v < start:
+            raise ValueError(f"must not be before year_from ({start})")
+        return v
 
     def to_filters(self, public_only: bool) -> Filters:
         return Filters.make(
