@@ -404,6 +404,10 @@ def test_docs_are_served_offline(http):
     assert {"/healthz", "/v1/search", "/v1/ask", "/v1/documents", "/v1/feedback",
             "/v1/chat/completions", "/v1/documents/{doc_id}/original"} <= set(spec["paths"])  # fmt: skip
     assert "post" in spec["paths"]["/v1/search"] and "get" in spec["paths"]["/v1/search"]
+    # the errors are described as they are sent, not as FastAPI's default validation error
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    invalid = spec["paths"]["/v1/ask"]["post"]["responses"]["422"]
+    assert invalid["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorOut")
 
 
 def test_cors_and_public_only_are_off_unless_configured(api, http, kb_cli, tmp_path):

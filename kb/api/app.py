@@ -33,7 +33,7 @@ from kb.api.auth import (
     public_only,
 )
 from kb.api.errors import ApiError, CatchAll, error_body, install, validation_error
-from kb.api.models import MAX_K, AskIn, ChatIn, FeedbackIn, SearchIn
+from kb.api.models import ERRORS, MAX_K, AskIn, ChatIn, FeedbackIn, SearchIn
 from kb.knowledge_base import KnowledgeBase, forget_kb, open_kb
 from kb.serialize import answer_json, chunk_json, document_json, documents_json, search_json
 from kb.settings import Settings
@@ -146,6 +146,7 @@ def create_app(settings: Settings, warm: bool = True) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
+        responses=ERRORS,
     )
     install(app)
     app.add_middleware(CatchAll)  # innermost: what the routes' handlers did not turn into JSON

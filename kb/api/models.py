@@ -254,3 +254,30 @@ class ChatIn(Strict):
         if not users:
             raise ValueError("needs at least one message with role 'user': it is the question")
         return _text(users[-1].text(), "question in the last user message")
+
+
+class ErrorDetail(BaseModel):
+    message: str = Field(description="what is wrong, starting with the field at fault")
+    type: str = Field(description="OpenAI's error type, e.g. invalid_request_error")
+    code: str = Field(description="e.g. unknown_field, invalid_value, malformed_json")
+    field: str | None = Field(description="the field at fault (dotted path), or null")
+    param: str | None = Field(description="the same, under OpenAI's name")
+
+
+class ErrorOut(BaseModel):
+    """Every error the API returns."""
+
+    error: ErrorDetail
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": text}
+    for status, text in (
+        (400, "malformed JSON"),
+        (401, "a wrong, malformed or revoked key or token"),
+        (404, "an unknown document (or one the caller may not see)"),
+        (413, "a body over 256 KiB"),
+        (422, "a field missing, unknown or out of range"),
+        (503, "the store or the identity provider unreachable, or too many requests"),
+    )
+}
