@@ -545,6 +545,7 @@ def test_an_unreachable_store_is_a_503_in_json_and_the_api_recovers(tmp_path, se
     chroma.start()
     env = {"KB_CHROMA_URL": chroma.url, "KB_CACHE_DIR": str(session_cache), "KB_COLLECTION": "down"}
     env["KB_FEEDBACK_FILE"] = str(tmp_path)  # a folder: writing feedback fails unexpectedly
+    env["KB_OIDC_URL"] = f"http://127.0.0.1:{free_port()}/.well-known/openid-configuration"
     try:
         with api_server(env, tmp_path / "down.log") as base, httpx.Client(base_url=base) as c:
             assert c.get("/healthz").json()["status"] == "ok"
@@ -552,6 +553,11 @@ def test_an_unreachable_store_is_a_503_in_json_and_the_api_recovers(tmp_path, se
             failed = c.post("/v1/feedback", json={"question": "q", "useful": True})
             assert assert_error(failed, 500, None)["code"] == "internal_error"
             assert c.get("/healthz").json()["status"] == "ok"
+            # a token while the identity provider is down: 503, not a silent downgrade
+            down = assert_error(
+                c.get("/healthz", headers=bearer("some-token")), 503, "Authorization"
+            )
+            assert down["code"] == "provider_unavailable"
             chroma.stop()
             health = c.get("/healthz")
             assert health.status_code == 503
