@@ -17,11 +17,13 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# Debian packages the tests need: Chromium for the browser tests, DejaVu for Vietnamese PDFs.
+# Debian packages the tests need: Chromium for the browser tests, DejaVu for Vietnamese PDFs,
+# Tesseract (OCR of scanned PDFs) and antiword (.doc); `make ingest` installs the last two only.
 system-deps:
 	@bash scripts/system-deps.sh
 
 ingest: setup
+	@bash scripts/system-deps.sh ingest
 	$(BIN)/kb ingest corpus/
 
 serve: setup
