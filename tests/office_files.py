@@ -116,3 +116,20 @@ def huge_sheet_xlsx(raw: bytes) -> bytes:
     end = sheet.index(b"/>", start) + 2
     sheet = sheet[:start] + b'<dimension ref="A1:XFD1048576"/>' + sheet[end:]
     return rezip(raw, {"xl/worksheets/sheet1.xml": sheet})
+
+
+def lying_bomb_docx(raw: bytes, megabytes: int = 64) -> bytes:
+    """A zip bomb whose headers declare the document part as 1,000 bytes: the ratio check sees
+    nothing wrong, so the reader itself must stop at the declared size."""
+    import struct
+
+    data = bytearray(bomb_docx(raw, megabytes))
+    info = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo("word/document.xml")
+    struct.pack_into("<I", data, info.header_offset + 22, 1000)  # local header
+    pos = data.find(b"PK\x01\x02")
+    while pos >= 0:  # central directory entries
+        size = struct.unpack_from("<H", data, pos + 28)[0]
+        if data[pos + 46 : pos + 46 + size] == b"word/document.xml":
+            struct.pack_into("<I", data, pos + 24, 1000)
+        pos = data.find(b"PK\x01\x02", pos + 4)
+    return bytes(data)

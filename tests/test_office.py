@@ -20,6 +20,7 @@ from office_files import (
     bomb_docx,
     encrypted,
     huge_sheet_xlsx,
+    lying_bomb_docx,
     make_docx,
     make_pptx,
     make_xlsx,
@@ -99,6 +100,7 @@ def hostile(tmp_path: Path) -> dict[str, tuple[bytes, str]]:
     xlsx_raw = make_xlsx(tmp_path / "src" / "a.xlsx").read_bytes()
     return {
         "bomb.docx": (bomb_docx(docx_raw), "(a zip bomb?)"),
+        "lying-bomb.docx": (lying_bomb_docx(docx_raw), "Bad CRC-32 for file 'word/document.xml'"),
         "truncated.docx": (docx_raw[: len(docx_raw) // 2], "corrupt or truncated Word (.docx)"),
         "truncated.pptx": (pptx_raw[:-200], "corrupt or truncated PowerPoint (.pptx)"),
         "locked.docx": (encrypted(docx_raw), "password-protected (encrypted) Word (.docx)"),
