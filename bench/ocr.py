@@ -36,7 +36,8 @@ SOURCES = sorted((ROOT / "corpus").glob("*/*.pdf"))
 
 
 def make_scans(folder: Path, pages: int, dpi: int) -> dict[str, list[str]]:
-    """Scans of corpus PDFs, ``pages`` pages in all; returns each scan's source page texts."""
+    """Scans of the corpus's text PDFs, ``pages`` pages in all; returns each scan's source page
+    texts."""
     from pypdf import PdfReader, PdfWriter
 
     from kb.text import nfc
@@ -47,6 +48,8 @@ def make_scans(folder: Path, pages: int, dpi: int) -> dict[str, list[str]]:
         if left <= 0:
             break
         reader = PdfReader(src)
+        if not (reader.pages[0].extract_text() or "").strip():
+            continue  # already a scan (the corpus has three): no known text to score against
         writer = PdfWriter()
         texts = []
         for page in reader.pages[:left]:

@@ -7,6 +7,8 @@ result of each file (added, updated, unchanged, or refused with the reason) is s
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from kb import uploads
@@ -22,9 +24,9 @@ def allowed() -> bool:
     return uploads.may_upload(state.viewer(), state.settings())
 
 
-def _form(index: int, name: str, guess: dict) -> dict:
+def _form(index: int, name: str, guess: dict[str, Any]) -> dict[str, Any]:
     """The metadata fields of one file, prefilled with ``guess``."""
-    meta: dict = {}
+    meta: dict[str, Any] = {}
     cols = st.columns(4)
     meta["title"] = st.text_input(t("title"), guess.get("title", ""), key=f"up_title_{index}")
     for i, field in enumerate(("city", "outcome", "language", "access")):
@@ -87,7 +89,7 @@ def page() -> None:
         )
 
 
-def _one(kb: object, file: object, meta: dict, replace: bool) -> None:
+def _one(kb: Any, file: Any, meta: dict[str, Any], replace: bool) -> None:
     """Save and ingest one file, then say what became of it."""
     try:
         path = uploads.save_upload(state.settings(), file.name, file.getvalue(), meta, replace)
