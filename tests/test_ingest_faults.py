@@ -101,13 +101,20 @@ def test_bad_files_are_reported_and_the_rest_ingested(
     assert paths == {"good.md", "good.txt", "good.pdf"}
     assert check(kb).ok
 
-    # The table output names each failure too.
-    code, out, err = kb_cli("ingest", folder, "--max-file-mb", "0.1", *store_args(settings))
+    # The table output names each failure with its reason too.
+    paths = {name: folder / name for name in expected} | {"minutes.odt": unsupported}
+    code, out, err = kb_cli(
+        "ingest", folder, unsupported, "--max-file-mb", "0.1", *store_args(settings)
+    )
     assert code == 1 and "Traceback" not in err
-    for name in set(expected) - {"minutes.odt"}:
-        assert (
-            f"FAILED {folder / name}: {expected[name]}" in out or f"FAILED {folder / name}" in out
-        )
+    reasons = dict(
+        line.removeprefix("FAILED ").split(": ", 1)
+        for line in out.splitlines()
+        if line.startswith("FAILED ")
+    )
+    assert set(reasons) == {str(p) for p in paths.values()}, out
+    for name, reason in expected.items():
+        assert reason in reasons[str(paths[name])], (name, reasons[str(paths[name])])
 
 
 def test_a_file_that_later_fails_keeps_its_last_good_version(
