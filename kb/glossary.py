@@ -24,12 +24,52 @@ VARIANTS_USED = 2  # target-language variants added per matched concept
 _KEEP = re.compile(r"\b(?:\d[\d./,]*\d|\d|[A-ZĐ][A-ZĐ0-9]+)\b")  # numbers and acronyms
 
 
+class PhraseTrie:
+    r"""The glossary's phrases of one language, found in a text longest first.
+
+    Matches what one regular expression ``(?<!\w)(?:longest|...|shortest)(?!\w)`` run by
+    ``finditer`` finds (leftmost, then longest, whole words, not overlapping), without compiling
+    that expression: compiling 1,600 alternatives cost 0.3-0.6 s of every cold ``kb ask``.
+    """
+
+    def __init__(self, phrases: list[str]) -> None:
+        self.root: dict[str, dict] = {}
+        for phrase in phrases:
+            node = self.root
+            for ch in phrase:
+                node = node.setdefault(ch, {})
+            node[""] = {}  # a phrase ends here
+
+    def find(self, text: str) -> list[str]:
+        found, i, n = [], 0, len(text)
+        while i < n:
+            end = -1
+            if i == 0 or not _word(text[i - 1]):
+                node, j = self.root, i
+                while j < n and text[j] in node:
+                    node = node[text[j]]
+                    j += 1
+                    if "" in node and (j == n or not _word(text[j])):
+                        end = j
+            if end > i:
+                found.append(text[i:end])
+                i = end
+            else:
+                i += 1
+        return found
+
+
+def _word(ch: str) -> bool:
+    r"""What ``\w`` matches in a str pattern."""
+    return ch.isalnum() or ch == "_"
+
+
 @dataclass(frozen=True)
 class Glossary:
-    """Phrase -> translations, per source language, with one longest-first pattern each."""
+    """Phrase -> translations, per source language, with one longest-first matcher each."""
 
     targets: dict[str, dict[str, tuple[str, ...]]]
-    patterns: dict[str, re.Pattern[str]]
+    patterns: dict[str, PhraseTrie]
 
     def translate(self, query: str, language: str) -> str:
         """The query's domain terms in the other language, plus its numbers and acronyms;
@@ -46,8 +86,8 @@ class Glossary:
         if language not in self.patterns:
             return []
         return [
-            (m.group(0), self.targets[language][m.group(0)])
-            for m in self.patterns[language].finditer(nfc(query).lower())
+            (phrase, self.targets[language][phrase])
+            for phrase in self.patterns[language].find(nfc(query).lower())
         ]
 
 
@@ -68,15 +108,7 @@ def parse(text: str, source: str = "glossary") -> Glossary:
             targets["vi"].setdefault(phrase, []).extend(en)
         for phrase in en:
             targets["en"].setdefault(phrase, []).extend(vi)
-    patterns = {
-        lang: re.compile(
-            r"(?<!\w)(?:"
-            + "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
-            + r")(?!\w)"
-        )
-        for lang, phrases in targets.items()
-        if phrases
-    }
+    patterns = {lang: PhraseTrie(list(phrases)) for lang, phrases in targets.items() if phrases}
     frozen = {
         lang: {p: tuple(dict.fromkeys(t)) for p, t in d.items()} for lang, d in targets.items()
     }
