@@ -232,10 +232,15 @@ def load_pdf(path: Path, max_pages: int, ocr: Any = None) -> Loaded:
         ) from exc
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise LoadError(f"corrupt or truncated PDF ({type(exc).__name__}: {exc})") from exc
-    loaded_ocr = _ocr_thin_pages(path, reader, pages, ocr)
+    *loaded_ocr, tried = _ocr_thin_pages(path, reader, pages, ocr)
     body = "".join(pages)
+    if not body.strip() and tried:
+        raise LoadError(
+            f"PDF has no text layer, and OCR found no text in its {tried} image page(s)"
+            " (pictures only?)"
+        )
     if not body.strip():
-        raise LoadError("PDF has no text layer and no image with text to recognise (blank?)")
+        raise LoadError("PDF has no text layer and no image to recognise (blank or drawings only)")
     if body.count("\ufffd") > 0.05 * len(body):
         raise LoadError("PDF text extracts as garbage (damaged or unmapped font)")
     parts, spans, offset = [], [], 0
@@ -256,9 +261,10 @@ def load_pdf(path: Path, max_pages: int, ocr: Any = None) -> Loaded:
 
 def _ocr_thin_pages(
     path: Path, reader: Any, pages: list[str], ocr: Any
-) -> tuple[dict[int, float], int, str]:
+) -> tuple[dict[int, float], int, str, int]:
     """Put OCR text in place of pages with (almost) no text but an image; returns the OCR'd
-    pages' confidences by page number, how many were recognised now, and the version mark.
+    pages' confidences by page number, how many were recognised now, the version mark and how
+    many image pages were tried.
 
     Without Tesseract a scan fails with the packages to install; a text PDF with a few image
     pages keeps its text and is read again once OCR is installed (``no-ocr`` in its version).
@@ -268,12 +274,12 @@ def _ocr_thin_pages(
     options = ocr if ocr is not None else engine.OcrOptions()
     thin = [i for i, text in enumerate(pages) if len(text.strip()) < engine.MIN_TEXT]
     if not thin:
-        return {}, 0, ""
+        return {}, 0, "", 0
     raw = path.read_bytes()
     try:
         scans = engine.image_pages(raw, thin)
         if not scans:
-            return {}, 0, ""
+            return {}, 0, "", 0
         digest = hashlib.sha256(raw).hexdigest()
         keys = [engine.page_key(reader.pages[i], options.languages, f"{digest}#{i}") for i in scans]
         found = engine.recognise(raw, scans, keys, options)
@@ -281,14 +287,14 @@ def _ocr_thin_pages(
         raise LoadError(f"PDF pages cannot be rendered for OCR ({exc})") from exc
     except LoadError:
         if any(len(pages[i].strip()) >= engine.MIN_TEXT for i in range(len(pages))):
-            return {}, 0, "no-ocr"
+            return {}, 0, "no-ocr", 0
         raise
     confidences: dict[int, float] = {}
     for i, result in found.items():
         if result.text.strip():
             pages[i] = nfc(result.text)
             confidences[i + 1] = result.confidence
-    return confidences, sum(r.fresh for r in found.values()), ""
+    return confidences, sum(r.fresh for r in found.values()), "", len(scans)
 
 
 _END = re.compile(r"[.!?:;…)\]\"”]$")

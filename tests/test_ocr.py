@@ -154,3 +154,13 @@ def test_ingest_marks_ocr_pages_counts_them_once_and_search_carries_the_mark(
     answer = json.loads(out)
     assert answer["citations"], answer
     assert all(c["ocr"] is True and c["ocr_confidence"] > 60 for c in answer["citations"])
+
+
+def test_a_picture_without_text_is_refused_saying_ocr_found_none(tmp_path: Path) -> None:
+    from PIL import Image
+
+    picture = Image.linear_gradient("L").resize((800, 1000))
+    path = tmp_path / "photo.pdf"
+    picture.save(path, format="PDF", resolution=100)
+    with pytest.raises(LoadError, match=r"no text layer, and OCR found no text in its 1 image"):
+        load_file(path, 100, ocr=OcrOptions(cache_dir=str(tmp_path)))
