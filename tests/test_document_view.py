@@ -105,3 +105,16 @@ def test_document_view_of_office_files_and_scans(formats_env) -> None:
     assert '<a href="https://example.org/qd-123.pdf" target="_blank"' in html
     assert re.search(r'class="kb-ocr">Nhận dạng từ bản quét \(OCR\), độ tin cậy \d+%', html)
     assert "chiếu sáng thông minh" in html
+
+
+def test_a_low_confidence_scan_is_flagged_and_a_text_page_is_not() -> None:
+    from kb.types import Chunk
+    from kb.ui.render import ocr_flag
+
+    def chunk(conf: float | None, ocr: bool = True) -> Chunk:
+        return Chunk("c", "d", 0, "x", 0, 1, page=1, ocr=ocr, ocr_confidence=conf)
+
+    assert 'class="kb-ocr kb-ocr-low"' in ocr_flag([chunk(95.0), chunk(42.0)])  # the worst shows
+    assert "42%" in ocr_flag([chunk(95.0), chunk(42.0)])
+    assert ocr_flag([chunk(91.0)]).startswith('<div class="kb-ocr">')
+    assert ocr_flag([chunk(None, ocr=False)]) == ""
