@@ -309,6 +309,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     for h in hits:
         page = f" p.{h.chunk.page}" if h.chunk.page else ""
         lesson = " [lesson]" if h.chunk.is_lesson else ""
+        if h.chunk.ocr:  # read from a scan: the words may be wrong
+            lesson += f" [OCR {h.chunk.ocr_confidence or 0:.0f}%]"
         print(
             f"{h.rank:>2}. {h.score:.3f}  {h.doc.title} ({h.doc.city}, {h.doc.year or '?'}){page}{lesson}"
         )

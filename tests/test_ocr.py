@@ -147,6 +147,8 @@ def test_ingest_marks_ocr_pages_counts_them_once_and_search_carries_the_mark(
     (hit,) = json.loads(out)["results"]
     assert hit["doc_id"] == "t-scan-den-duong" and hit["page"] == 2
     assert hit["ocr"] is True and 60 < hit["ocr_confidence"] <= 100
+    code, out, _ = kb_cli("search", "chi phí bảo trì bộ điều khiển", "-k", "1", *args)
+    assert f"[OCR {hit['ocr_confidence']:.0f}%]" in out.splitlines()[0]
 
     code, out, _ = kb_cli(
         "ask", "Đà Nẵng rút ra bài học gì về chi phí bảo trì đèn LED?", "--json", *args
