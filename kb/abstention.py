@@ -1,11 +1,19 @@
 """When the knowledge base does not answer a question: the answerer then says so and lists the
 nearest documents, instead of stitching unrelated sentences together.
 
-Three signals, each calibrated on the golden set's unanswerable queries (evals/README.md,
-"Abstention"): no passage close in meaning, a name (an acronym, a capitalised word, ...) that no
-passage contains, and the best passages missing the question's distinctive terms (coverage).
-Coverage reads a passage in the other language through the glossary, English words across their
-forms, and Vietnamese typed without tones by words (syllable pairs).
+Signals that exist for any knowledge base, each checked on the golden set and on xquad-dev
+(evals/README.md, "Abstention"):
+
+- support: the best sentence of the best documents, measured by the model (the cosine of the
+  centred vectors, ``kb.dense``, on one scale in any knowledge base and for either language). A
+  question whose best passage answers it in the other language is answered from it;
+- names in the question that no passage has, and the share of the question's distinctive terms
+  the best passages hold (coverage): lexical signals, so read only in the question's own
+  language, when the best passage is in it;
+- the kind of figure a factual question asks for, which some sentence must give
+  (``kb.answer_type``; checked where the sentences are picked).
+
+The glossary may add evidence to coverage; it is never the reason for an abstention alone.
 """
 
 from __future__ import annotations
@@ -16,18 +24,34 @@ import re
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 
+import numpy as np
+
 from kb.glossary import default_glossary
 from kb.knowledge_base import KnowledgeBase
-from kb.search import query_signals
-from kb.text import detect_language, fold, is_vietnamese_syllable, nfc
+from kb.question import Question, as_question
+from kb.sentences import claims
+from kb.text import (
+    STOP_FOLDED,
+    STOP_WORDS,
+    content_terms,
+    detect_language,
+    fold,
+    is_vietnamese_syllable,
+    nfc,
+)
 from kb.tokenize import syllable_runs
 from kb.types import CITY_WORDS, Hit
 
-ABSTAIN_DENSE = 0.83
+# the centred cosine below which the best sentence does not answer (0.25: 4% of the golden set's
+# answerable questions and 3% of xquad-dev's fall below it); Vietnamese typed without tones is
+# read poorly by the model, and a comparison is less similar to any one city's sentence
+SUPPORT_FLOOR = 0.25
+UNACCENTED_SUPPORT_FLOOR = 0.15
+COMPARE_SUPPORT_FLOOR = 0.20
+SUPPORT_DOCS = 2  # the best documents whose sentences are read for support
 ABSTAIN_COVERAGE = 0.25
-# Vietnamese typed without tones: e5 reads it poorly, so similarities run lower, and one folded
-# syllable stands for several words ("pho" is phố and phở), so coverage is counted in words
-UNACCENTED_SLACK = 0.03
+# Vietnamese typed without tones: one folded syllable stands for several words ("pho" is phố and
+# phở), so coverage is counted in words
 ABSTAIN_WORD_COVERAGE = 0.30
 COVERAGE_PASSAGES = 4
 # Between ABSTAIN_COVERAGE and this, an answer is given but flagged as a weak match: its passages
@@ -41,28 +65,6 @@ _CITY = re.compile(
     + r")(?!\w)",
     re.IGNORECASE,
 )
-_ACRONYM = re.compile(r"\b[A-ZĐ][A-ZĐ0-9]{1,9}\b")
-_STOP = set(
-    """the a an of in on at to for and or is are was were be been what which who how why when did
-    do does with from by as that this it its their there about into than then has have had not no
-    city cities của và là các những được trong cho với về tại đến này đó có không một như thế nào
-    gì sao vì bao nhiêu thành phố ra đã đang sẽ khi ai đâu compare comparison differ different
-    difference so sánh khác nhau biệt mấy vậy nhỉ hả""".split()
-)
-_STOP_UNACCENTED = {fold(w) for w in _STOP}  # for Vietnamese typed without diacritics
-
-
-@functools.lru_cache(maxsize=2048)  # the same passages come back question after question
-def content_terms(text: str) -> frozenset[str]:
-    """Folded content syllables of a question, for coverage checks. Stop words are taken out
-    before folding: folded, "đã" (already) would also remove the "Đà" of Đà Nẵng; a word typed
-    without diacritics is matched against the folded stop words."""
-    words = re.findall(r"\w+", nfc(text.lower()))
-    return frozenset(
-        fold(w)
-        for w in words
-        if len(w) > 1 and w not in _STOP and not (w == fold(w) and w in _STOP_UNACCENTED)
-    )
 
 
 def content_words(text: str) -> set[str]:
@@ -74,14 +76,14 @@ def content_words(text: str) -> set[str]:
     for run in syllable_runs(text):
         folded = [fold(s) for s in run]
         for a, b in itertools.pairwise(folded):
-            if not (a in _STOP_UNACCENTED and b in _STOP_UNACCENTED):
+            if not (a in STOP_FOLDED and b in STOP_FOLDED):
                 pairs.add(f"{a}_{b}")
     return pairs
 
 
 def coverage(
     kb: KnowledgeBase,
-    question: str,
+    question: str | Question,
     hits: list[Hit],
     by_words: bool = False,
     language: str | None = None,
@@ -90,21 +92,25 @@ def coverage(
     ``by_words``, the share of its words: ``content_words``), leaving out the city it names.
     With the question's ``language``, a passage in the other language is read through the
     glossary (see ``_found_across``)."""
-    weights, per_passage = _found(kb, question, hits, by_words, language)
+    question = as_question(question)
+    weights, per_passage = _found(kb, question.text, hits, by_words, language)
     if not weights:
         return 1.0
     total = sum(weights.values()) or 1.0
     return max((sum(found.values()) / total for found in per_passage), default=0.0)
 
 
-def unmatched_words(kb: KnowledgeBase, question: str, hits: list[Hit], most: int = 3) -> list[str]:
+def unmatched_words(
+    kb: KnowledgeBase, question: str | Question, hits: list[Hit], most: int = 3
+) -> list[str]:
     """The question's words that none of its best passages has, as typed (adjacent ones joined:
     "interest rate"), the rarest ``most`` of them in the question's order: what a weak match is
     missing ("bike" in a bike-sharing question answered from passages about BRT)."""
+    question = as_question(question)
     best = hits[:COVERAGE_PASSAGES]
-    weights, per_passage = _found(kb, question, best, language=detect_language(question))
+    weights, per_passage = _found(kb, question.text, best, language=question.language)
     missing = set(weights).difference(*per_passage)
-    stripped = _CITY.sub(" ", nfc(question))
+    stripped = _CITY.sub(" ", question.text)
     phrases: list[tuple[float, int, str]] = []  # weight, start, words
     end = None  # where the last missing word ended, while the run goes on
     for match in re.finditer(r"\w+", stripped):
@@ -201,17 +207,13 @@ def _has(folded_text: str, folded_phrase: str) -> bool:
     return bool(re.search(rf"(?<!\w){re.escape(folded_phrase)}(?!\w)", folded_text))
 
 
-def acronyms(text: str) -> list[str]:
-    return _ACRONYM.findall(text)
-
-
 _WORD = re.compile(r"[^\W\d_]+")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s*)$")
 # longest first: "recommendations" -> "recommend"
 _SUFFIXES = ("ations", "ation", "ments", "ions", "ment", "ing", "ion", "ers", "es", "ed", "er", "s")
 
 
-def unknown_words(kb: KnowledgeBase, question: str) -> list[str]:
+def unknown_words(kb: KnowledgeBase, question: str | Question) -> list[str]:
     """Names in the question that no passage contains: the knowledge base does not cover what
     they name, however close the rest of the question is. A name is an acronym (PCI), a
     capitalised word inside the question (Opera House, Huế), a word with Vietnamese diacritics
@@ -220,7 +222,8 @@ def unknown_words(kb: KnowledgeBase, question: str) -> list[str]:
     Other words are not checked: a question may say what the documents say in other words ("bỏ
     xó" for "dừng", "flop" for "fail"), and the passages that answer an English question may be
     in Vietnamese ("air" is "không khí")."""
-    stripped = _CITY.sub(" ", nfc(question))
+    question = as_question(question)
+    stripped = _CITY.sub(" ", question.text)
     vietnamese = detect_language(stripped) == "vi"  # "Đà Nẵng" makes English look Vietnamese
     out = []
     for match in _WORD.finditer(stripped):
@@ -234,7 +237,7 @@ def unknown_words(kb: KnowledgeBase, question: str) -> list[str]:
             or (toned and not vietnamese)
             or (vietnamese and not is_vietnamese_syllable(word))
         )
-        if not name or len(word) < 2 or lower in _STOP:
+        if not name or len(word) < 2 or lower in STOP_WORDS:
             continue
         if not (kb.lexical.has_syllable(lower) if toned else _known_form(kb, folded)):
             out.append(word)
@@ -271,35 +274,73 @@ def _idf(kb: KnowledgeBase, word: str) -> float:
     return min(kb.lexical.idf(f) for f in _forms(word))
 
 
-def should_abstain(
-    kb: KnowledgeBase, question: str, hits: list[Hit], dense_floor: float = ABSTAIN_DENSE
-) -> bool:
-    """True when no passage is close in meaning, the question names something no passage has
-    (``unknown_words``), or the best passages miss the question's distinctive terms."""
+def should_abstain(kb: KnowledgeBase, question: str | Question, hits: list[Hit]) -> bool:
+    """True when the question names something no passage has, written the same in either
+    language (``unknown_words``); when the best passage is in the question's own language and
+    it names something else no passage has or the best passages miss its distinctive terms
+    (``coverage``); or when no sentence of the best documents supports an answer."""
+    question = as_question(question)
     if not hits:
         return True
-    unaccented = query_signals(question).unaccented
-    if unaccented:
-        dense_floor -= UNACCENTED_SLACK
-    if max((h.dense_score or 0.0) for h in hits) < dense_floor:
+    if any(_verbatim(word) for word in unknown_words(kb, question)):
+        return True  # an acronym or a Vietnamese name is written the same in both languages
+    if own_language(question, hits) and not lexically_covered(kb, question, hits):
         return True
+    return support(kb, question, hits) < support_floor(question)
+
+
+def _verbatim(word: str) -> bool:
+    """A name written the same in a passage of either language: an acronym, or a word with
+    Vietnamese diacritics (an English word capitalised inside a question, "Germany", may be
+    "Đức" in a Vietnamese passage)."""
+    return word.isupper() or fold(word) != word
+
+
+def lexically_covered(kb: KnowledgeBase, question: Question, hits: list[Hit]) -> bool:
+    """The question names nothing that no passage has, and its best passages hold enough of
+    its distinctive terms: signals read in the question's own language only."""
     if unknown_words(kb, question):
-        return True
+        return False
     best = hits[:COVERAGE_PASSAGES]
-    language = detect_language(question)
-    if unaccented:
-        if sum(h.doc.language != language for h in hits[:3]) >= 2:
-            return False  # no glossary for toneless text: term overlap says nothing here
-        return coverage(kb, question, best, by_words=True) < ABSTAIN_WORD_COVERAGE
-    return coverage(kb, question, best, language=language) < ABSTAIN_COVERAGE
+    if question.unaccented:
+        return coverage(kb, question, best, by_words=True) >= ABSTAIN_WORD_COVERAGE
+    return coverage(kb, question, best, language=question.language) >= ABSTAIN_COVERAGE
 
 
-def weak_match(kb: KnowledgeBase, question: str, hits: list[Hit]) -> bool:
+def own_language(question: Question, hits: list[Hit]) -> bool:
+    """Whether lexical signals can be read: the best passage is in the question's language (or
+    either is unknown). Vietnamese typed without tones counts as its own language."""
+    top = hits[0].doc.language
+    return not question.language or not top or top == question.language
+
+
+def support_floor(question: Question) -> float:
+    if question.unaccented:
+        return UNACCENTED_SUPPORT_FLOOR
+    return COMPARE_SUPPORT_FLOOR if question.kind == "compare" else SUPPORT_FLOOR
+
+
+def support(kb: KnowledgeBase, question: Question, hits: list[Hit]) -> float:
+    """The best centred cosine (``kb.dense``) between the question and a claim of its best
+    documents: how well the knowledge base can answer, on one scale for every knowledge base."""
+    docs = list(dict.fromkeys(h.doc.doc_id for h in hits))[:SUPPORT_DOCS]
+    found = claims([h for h in hits if h.doc.doc_id in docs])
+    if not found:
+        return float(max((h.dense_score or 0.0) for h in hits))
+    vectors = kb.embedder.passages([s.text for s in found])
+    languages = [s.hit.doc.language for s in found]
+    query = np.asarray(kb.embedder.query(question.text), dtype=np.float32)
+    sims = kb.lexical.similarities_of(vectors, languages, query, question.language, centred=True)
+    return float(sims.max())
+
+
+def weak_match(kb: KnowledgeBase, question: str | Question, hits: list[Hit]) -> bool:
     """The best passages pass the abstention checks but hold less than WEAK_COVERAGE of the
     question's distinctive terms: the answer may be about a neighbouring topic (a bike-sharing
     question answered from passages about BRT), so the reader is told to check the sources.
     Vietnamese typed without tones is not judged: its coverage is counted on another scale."""
-    if not hits or query_signals(question).unaccented:
+    question = as_question(question)
+    if not hits or question.unaccented:
         return False
-    language = detect_language(question)
-    return coverage(kb, question, hits[:COVERAGE_PASSAGES], language=language) < WEAK_COVERAGE
+    coverage_ = coverage(kb, question, hits[:COVERAGE_PASSAGES], language=question.language)
+    return coverage_ < WEAK_COVERAGE

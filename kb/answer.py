@@ -15,14 +15,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from kb.abstention import should_abstain, unknown_words, unmatched_words, weak_match
-from kb.answer_type import expected_type
 from kb.compare import compare
 from kb.knowledge_base import KnowledgeBase
 from kb.passages import anchored, answer_passages, focus_passages, other_language_passages
-from kb.question import dense_floor, question_kind, scope
-from kb.search import clean_query, search
+from kb.question import Question
+from kb.search import search
 from kb.sentences import Sentence, cite, pick_sentences
-from kb.text import detect_language
 from kb.types import Answer, Citation, DocMeta, Filters, Hit
 from kb.wording import TEXTS, city_name
 
@@ -37,56 +35,62 @@ def ask(
     k: int = CANDIDATE_HITS,
 ) -> Answer:
     """Answer ``question`` from the knowledge base, citing the exact supporting spans."""
-    text = clean_query(question)
+    q = Question.parse(question)
     if kb.settings.llm_url and use_llm:
         from kb.llm import llm_answer
 
-        return llm_answer(kb, text, filters, fallback=lambda: offline_answer(kb, text, filters, k))
-    return offline_answer(kb, text, filters, k)
+        return llm_answer(kb, q, filters, fallback=lambda: offline_answer(kb, q, filters, k))
+    return offline_answer(kb, q, filters, k)
+
+
+def evidence(
+    kb: KnowledgeBase, q: Question, filters: Filters | None, k: int = CANDIDATE_HITS
+) -> tuple[list[Hit], Answer | None]:
+    """The passages a direct or lesson answer starts from, or the abstention when no document
+    answers (the same for the offline answerer and the LLM)."""
+    hits = search(kb, q, k=k, filters=q.scope(filters))
+    if should_abstain(kb, q, hits):
+        return hits, abstain(hits, q, unknown_words(kb, q))
+    return anchored(kb, q, hits), None
 
 
 def offline_answer(
-    kb: KnowledgeBase, question: str, filters: Filters | None, k: int = CANDIDATE_HITS
+    kb: KnowledgeBase, q: Question, filters: Filters | None, k: int = CANDIDATE_HITS
 ) -> Answer:
     """The answer made of the passages' own sentences, or an abstention that says why."""
-    lang = detect_language(question) or "en"
-    kind = question_kind(question)
-    if kind == "compare":
-        answer = compare(kb, question, filters, lang)
+    if q.kind == "compare":
+        answer = compare(kb, q, filters)
         if answer is not None:
             return answer  # each city's part passed its own abstention check
-    hits = search(kb, question, k=k, filters=scope(question, filters))
-    if should_abstain(kb, question, hits, dense_floor(kind)):
-        return abstain(hits, lang, unknown_words(kb, question))
-    unmatched = unmatched_words(kb, question, hits) if weak_match(kb, question, hits) else None
-    hits = anchored(kb, question, hits)
-    expect = expected_type(question) if kind == "direct" else None
-    passages = answer_passages(kb, question, hits, kind, expect)
-    picked = pick_sentences(
-        kb, question, passages, lang, lesson_first=kind == "lesson", expect=expect
-    )
-    if not picked and not expect:
+    hits, refusal = evidence(kb, q, filters, k)
+    if refusal is not None:
+        return refusal
+    unmatched = unmatched_words(kb, q, hits) if weak_match(kb, q, hits) else None
+    passages = answer_passages(kb, q, hits)
+    picked = pick_sentences(kb, q, passages, lesson_first=q.kind == "lesson", expect=q.expect)
+    if not picked and not q.expect:
         # the best passages hold no claim (a title page, a heading): read their documents' rest
         passages = focus_passages(kb, hits, lambda _chunk: True)
-        picked = pick_sentences(kb, question, passages, lang, lesson_first=kind == "lesson")
-    if not picked and expect:
-        elsewhere = other_language_passages(kb, question, hits, lang, expect)
+        picked = pick_sentences(kb, q, passages, lesson_first=q.kind == "lesson")
+    if not picked and q.expect:
+        elsewhere = other_language_passages(kb, q, hits)
         picked = pick_sentences(
-            kb, question, elsewhere, lang, lesson_first=False, expect=expect, lenient=False
+            kb, q, elsewhere, lesson_first=False, expect=q.expect, lenient=False
         )
     if not picked:
-        return abstain(hits, lang, wanted=expect)
-    answer = compose(picked, lang, kind, hits)
+        return abstain(hits, q, wanted=q.expect)
+    answer = compose(picked, q, hits)
     if unmatched is None:
         return answer
     return replace(answer, weak_match=True, unmatched=unmatched)
 
 
 def abstain(
-    hits: list[Hit], lang: str, missing: list[str] | None = None, wanted: str | None = None
+    hits: list[Hit], q: Question, missing: list[str] | None = None, wanted: str | None = None
 ) -> Answer:
     """ "No document answers this", why when it can be said (the names no document has, or the
     kind of figure the nearest documents do not give), and the nearest documents."""
+    lang = q.language or "en"
     nearest = nearest_docs(hits)
     t = TEXTS[lang]
     answer = Answer(
@@ -130,8 +134,9 @@ def abstain_reason(answer: Answer, lang: str) -> str:
     return ""
 
 
-def compose(picked: list[Sentence], lang: str, kind: str, hits: list[Hit]) -> Answer:
+def compose(picked: list[Sentence], q: Question, hits: list[Hit]) -> Answer:
     """Sentences with markers, numbered by first use; direct answer first, then lessons."""
+    lang = q.language or "en"
     citations: list[Citation] = []
     numbers: dict[tuple[str, int], int] = {}
 
@@ -142,7 +147,7 @@ def compose(picked: list[Sentence], lang: str, kind: str, hits: list[Hit]) -> An
             citations.append(cite(numbers[key], s.hit, s.start, s.end))
         return f"{s.text} [{numbers[key]}]"
 
-    if kind == "lesson":
+    if q.kind == "lesson":
         head, rest = picked[0], picked[1:]
         lessons = sorted(rest, key=lambda s: not s.hit.chunk.is_lesson)
         lines = [mark(head)]

@@ -41,7 +41,7 @@ def afternoon_answer(kb: KnowledgeBase, question: str) -> Draft:
     found = kb.store.dense_query(query, 4 * PASSAGES, None)
     if not found:
         return Draft("", (), float("-inf"))
-    docs = list(dict.fromkeys(stored.chunk.doc_id for stored, _ in found))[:PASSAGES]
+    docs = list(dict.fromkeys(stored.chunk.doc_id for stored, *_ in found))[:PASSAGES]
     candidates: list[tuple[int, int, int, str, str]] = []  # rank, chunk, start, text, doc id
     for rank, doc_id in enumerate(docs):
         for chunk in kb.store.live_chunks(doc_id):

@@ -10,29 +10,30 @@ from kb.abstention import should_abstain
 from kb.answer_type import MONEY, asks_about_money, gives
 from kb.knowledge_base import KnowledgeBase
 from kb.passages import focus_passages, naming, rare_acronyms
-from kb.question import asks_all_cities, asks_why, cities_named, comparison_sides, dense_floor
+from kb.question import Question
 from kb.search import search
 from kb.sentences import Sentence, cite, pick_sentences
 from kb.types import Answer, Citation, Filters
 from kb.wording import TEXTS, city_name
 
 
-def compare(kb: KnowledgeBase, question: str, filters: Filters | None, lang: str) -> Answer | None:
+def compare(kb: KnowledgeBase, question: Question, filters: Filters | None) -> Answer | None:
     """One short part per city, side by side; None when fewer than two cities have material.
     When the question names a rare acronym, a city's part comes from passages that name it.
     A comparison of two things that names no city ("compare iParking with the metro's
     ticketing") has one part per thing instead."""
-    cities = cities_named(question)
-    if not cities and not asks_all_cities(question):
-        sides = comparison_sides(question)
+    lang = question.language or "en"
+    cities = list(question.cities)
+    if not cities and not question.all_cities:
+        sides = question.sides()
         if sides:
-            return _compare_sides(kb, question, sides, filters, lang)
+            return _compare_sides(kb, question, sides, filters)
     cities = cities or ["hanoi", "hcmc", "danang"]
     if filters and filters.city:
         cities = [c for c in cities if c in filters.city] or list(filters.city)
     per_city: dict[str, list[Sentence]] = {}
     closest: dict[str, float] = {}
-    money = asks_about_money(question)
+    money = asks_about_money(question.text)
     rare = rare_acronyms(kb, question)
     for city in [*cities, "multi"]:
         if city == "multi" and filters and filters.city and city not in filters.city:
@@ -42,16 +43,15 @@ def compare(kb: KnowledgeBase, question: str, filters: Filters | None, lang: str
         if rare:  # "the three cities in the ASEAN network": a city part must be about it
             hits = naming(hits, rare)
         # A question about several cities is less similar to any one city's passage.
-        if hits and not should_abstain(kb, question, hits, dense_floor("compare")):
+        if hits and not should_abstain(kb, question, hits):
             # the city's best documents; about money, with their passages that give a sum
-            sums = (lambda c: gives(MONEY, c.text, question)) if money else None
+            sums = (lambda c: gives(MONEY, c.text, question.text)) if money else None
             hits = focus_passages(kb, hits, sums)
             picked = pick_sentences(
                 kb,
                 question,
                 hits,
-                lang,
-                lesson_first=asks_why(question),
+                lesson_first=question.why,
                 limit=2,
                 prefer=MONEY if money else None,
             )
@@ -72,24 +72,25 @@ def compare(kb: KnowledgeBase, question: str, filters: Filters | None, lang: str
 
 
 def _compare_sides(
-    kb: KnowledgeBase, question: str, sides: list[str], filters: Filters | None, lang: str
+    kb: KnowledgeBase, question: Question, sides: list[str], filters: Filters | None
 ) -> Answer | None:
     """One part per thing compared, each answered from its own best document and labelled with
     its project."""
     parts: dict[str, list[Sentence]] = {}
-    for side in sides:
+    for text in sides:
+        side = question.about(text)
         hits = search(kb, side, k=4, filters=filters)
-        if not hits or should_abstain(kb, side, hits, dense_floor("compare")):
+        if not hits or should_abstain(kb, side, hits):
             continue
         doc = hits[0].doc
         label = doc.project or doc.title
         if label in parts:
             continue  # both sides found the same thing: no comparison
         own = [h for h in hits if h.doc.doc_id == doc.doc_id]
-        picked = pick_sentences(kb, side, own, lang, lesson_first=asks_why(question), limit=2)
+        picked = pick_sentences(kb, side, own, lesson_first=question.why, limit=2)
         if picked:
             parts[label] = picked
-    return side_by_side(parts, lang) if len(parts) >= 2 else None
+    return side_by_side(parts, question.language or "en") if len(parts) >= 2 else None
 
 
 def side_by_side(parts: dict[str, list[Sentence]], lang: str) -> Answer:

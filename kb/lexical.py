@@ -1,4 +1,5 @@
-"""The BM25 index, derived from the chunks in Chroma and rebuilt when the collection changes.
+"""The indexes derived from the chunks in Chroma, rebuilt when the collection changes: BM25,
+and the passage vectors centred per language (``kb.dense``) that dense search scores exactly.
 
 It is saved under the cache folder, named by the store's generation. A reader whose generation
 differs from the store's loads a newer save or rebuilds. A search does not wait for that when it
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kb.dense import centred_cosines, centred_norms, language_centres, mixed
 from kb.store import Store, StoredChunk, StoreError
 from kb.text import passage_text
 from kb.tokenize import (
@@ -38,6 +40,7 @@ from kb.types import Filters
 
 log = logging.getLogger(__name__)
 FOLD_WEIGHT = 0.5
+FORMAT = "2"  # part of a saved index's name: a change to what is saved makes old saves unread
 _FIELDS = ("doc_id", "version", "city", "domain", "outcome", "language", "doc_type", "access")
 
 
@@ -51,6 +54,11 @@ class _Built:
     searchable: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     model: object | None = None
     term_df: dict[str, int] = field(default_factory=dict)
+    # passage vectors, row i for ids[i], the centres of their languages (kb.dense) and the
+    # length of each vector once centred
+    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    centres: dict[str, np.ndarray] = field(default_factory=dict)
+    norms: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
 
 
 class LexicalIndex:
@@ -135,18 +143,19 @@ class LexicalIndex:
             self.generation = generation
 
     def _folder(self, generation: str) -> Path:
-        return self.root / f"{generation or 'empty'}-t{TOKENIZER_VERSION}"
+        return self.root / f"{generation or 'empty'}-t{TOKENIZER_VERSION}-f{FORMAT}"
 
     def _build(self) -> _Built:
         import bm25s
 
         registry = self.store.registry()
-        rows: list[StoredChunk] = []
-        for sc, _ in self.store.iter_chunks():
+        live: list[tuple[StoredChunk, np.ndarray]] = []
+        for sc, vec in self.store.iter_chunks(with_vectors=True):
             doc = registry.get(sc.chunk.doc_id)
-            if doc is not None and sc.version == doc.version:
-                rows.append(sc)
-        rows.sort(key=lambda sc: sc.chunk.chunk_id)
+            if doc is not None and sc.version == doc.version and vec is not None:
+                live.append((sc, vec))
+        live.sort(key=lambda row: row[0].chunk.chunk_id)
+        rows = [sc for sc, _ in live]
         docs = [registry[sc.chunk.doc_id] for sc in rows]
         meta = {
             f: np.array(
@@ -168,6 +177,12 @@ class LexicalIndex:
         if corpus:
             model = bm25s.BM25()
             model.index(corpus, show_progress=False)
+        raw = (
+            np.stack([vec for _, vec in live]).astype(np.float32)
+            if live
+            else np.zeros((0, 0), dtype=np.float32)
+        )
+        centres = language_centres(raw, meta["language"])
         return _Built(
             ids=[sc.chunk.chunk_id for sc in rows],
             meta=meta,
@@ -175,6 +190,9 @@ class LexicalIndex:
             searchable=np.array([not sc.chunk.is_reference for sc in rows], dtype=bool),
             model=model,
             term_df=dict(df),
+            vectors=raw,
+            centres=centres,
+            norms=centred_norms(raw, meta["language"], centres),
         )
 
     def _save(self, built: _Built, folder: Path) -> None:
@@ -186,6 +204,9 @@ class LexicalIndex:
         np.savez(tmp / "meta.npz", years=built.years, searchable=built.searchable, **built.meta)
         (tmp / "ids.json").write_text(json.dumps(built.ids))
         (tmp / "df.json").write_text(json.dumps(built.term_df))
+        np.save(tmp / "vectors.npy", built.vectors)
+        np.save(tmp / "norms.npy", built.norms)
+        np.savez(tmp / "centres.npz", **built.centres)
         shutil.rmtree(folder, ignore_errors=True)
         tmp.rename(folder)
         for old in self.root.iterdir():
@@ -203,9 +224,15 @@ class LexicalIndex:
                 years = data["years"]
                 searchable = data["searchable"]
             model = bm25s.BM25.load(str(folder / "bm25"), show_progress=False) if ids else None
+            vectors = np.load(folder / "vectors.npy", mmap_mode="r")
+            norms = np.load(folder / "norms.npy")
+            with np.load(folder / "centres.npz") as data:
+                centres = {name: data[name] for name in data.files}
         except (OSError, ValueError, KeyError):
             return None
-        return _Built(ids, meta, years, searchable, model, term_df)
+        if not len(vectors) == len(norms) == len(ids):
+            return None
+        return _Built(ids, meta, years, searchable, model, term_df, vectors, centres, norms)
 
     def is_unknown(self, term: str) -> bool:
         """A folded syllable that no passage contains."""
@@ -226,9 +253,10 @@ class LexicalIndex:
         df = index.term_df.get(FOLD_PREFIX + term, 0)
         return math.log((len(index.ids) + 1) / (df + 0.5))
 
-    def mask(self, filters: Filters | None) -> np.ndarray:
-        """Which indexed chunks pass the filters (the same rules as the store's where)."""
-        index = self.index
+    def mask(self, filters: Filters | None, index: _Built | None = None) -> np.ndarray:
+        """Which indexed chunks pass the filters (the same rules as the store's where), in
+        ``index`` (a snapshot taken by the caller) or the served one."""
+        index = index or self.index
         keep = index.searchable.copy()
         if filters is None:
             return keep
@@ -246,9 +274,9 @@ class LexicalIndex:
             keep &= index.meta["access"] == "public"
         return keep
 
-    def scores(self, query: str) -> np.ndarray:
+    def scores(self, query: str, index: _Built | None = None) -> np.ndarray:
         """BM25 score of every indexed chunk: exact tokens, plus folded ones weighted lower."""
-        index = self.index
+        index = index or self.index
         if index.model is None:
             return np.zeros(len(index.ids), dtype=np.float32)
         vocab = index.model.vocab_dict
@@ -260,6 +288,36 @@ class LexicalIndex:
         if folded:
             total += FOLD_WEIGHT * index.model.get_scores(folded)
         return total
+
+    def similarities(
+        self, vector: np.ndarray, language: str, index: _Built | None = None
+    ) -> np.ndarray:
+        """A question's similarity, in ``language``, to every indexed chunk: language-neutral
+        in a knowledge base of several languages, the model's own cosine in one of one language
+        (``kb.dense``)."""
+        index = index or self.index
+        if not mixed(index.centres):
+            return np.asarray(index.vectors @ vector, dtype=np.float32)
+        return centred_cosines(
+            index.vectors, index.meta["language"], index.centres, index.norms, vector, language
+        )
+
+    def similarities_of(
+        self,
+        vectors: np.ndarray,
+        languages: list[str],
+        vector: np.ndarray,
+        language: str,
+        centred: bool = False,
+    ) -> np.ndarray:
+        """The same for texts the index does not hold (chunks written since it was built, or
+        sentences), centred as its own passages are; always centred when ``centred`` (the
+        evidence an answer rests on, ``kb.abstention``)."""
+        centres, langs = self.index.centres, np.array(languages)
+        if not (centred or mixed(centres)) or not len(vectors):
+            return np.asarray(vectors @ vector, dtype=np.float32)
+        norms = centred_norms(vectors, langs, centres)
+        return centred_cosines(vectors, langs, centres, norms, vector, language)
 
     def search(
         self, query: str, n: int, filters: Filters | None = None, wait: bool = True

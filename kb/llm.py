@@ -15,15 +15,13 @@ from dataclasses import replace
 
 import numpy as np
 
-from kb.abstention import content_terms, should_abstain, unknown_words
-from kb.answer import CANDIDATE_HITS, abstain
-from kb.answer_type import expected_type, gives
+from kb.answer import abstain, evidence
+from kb.answer_type import gives
 from kb.knowledge_base import KnowledgeBase
-from kb.passages import anchored, answer_passages, other_language_passages
-from kb.question import dense_floor, question_kind, scope
-from kb.search import search
+from kb.passages import answer_passages, other_language_passages
+from kb.question import Question
 from kb.sentences import cite, claims
-from kb.text import detect_language, is_instruction_like, sentence_spans
+from kb.text import content_terms, is_instruction_like, sentence_spans
 from kb.types import Answer, Citation, Filters, Hit
 
 SUPPORT_OVERLAP = 0.5  # share of a claim's content terms found in its passage
@@ -80,27 +78,23 @@ def call_llm(kb: KnowledgeBase, system: str, user: str) -> str:
 
 
 def llm_answer(
-    kb: KnowledgeBase, question: str, filters: Filters | None, fallback: Callable[[], Answer]
+    kb: KnowledgeBase, q: Question, filters: Filters | None, fallback: Callable[[], Answer]
 ) -> Answer:
-    lang = detect_language(question) or "en"
-    hits = search(kb, question, k=CANDIDATE_HITS, filters=scope(question, filters))
-    kind = question_kind(question)
-    if should_abstain(kb, question, hits, dense_floor(kind)):
-        return abstain(hits, lang, unknown_words(kb, question))
-    hits = anchored(kb, question, hits)
-    expect = expected_type(question) if kind == "direct" else None
-    passages = answer_passages(kb, question, hits, kind, expect)
-    if expect and not any(gives(expect, s.text, question) for s in claims(passages)):
+    hits, refusal = evidence(kb, q, filters)
+    if refusal is not None:
+        return refusal
+    passages = answer_passages(kb, q, hits)
+    if q.expect and not any(gives(q.expect, s.text, q.text) for s in claims(passages)):
         given = {h.chunk.chunk_id for h in passages}
-        elsewhere = other_language_passages(kb, question, hits, lang, expect)
+        elsewhere = other_language_passages(kb, q, hits)
         passages += [h for h in elsewhere if h.chunk.chunk_id not in given]
-    language = "Vietnamese" if lang == "vi" else "English"
+    language = "Vietnamese" if q.language == "vi" else "English"
     try:
-        raw = call_llm(kb, SYSTEM.format(language=language), build_prompt(question, passages))
+        raw = call_llm(kb, SYSTEM.format(language=language), build_prompt(q.text, passages))
     except Exception as exc:  # any client, network or server failure: answer offline instead
         return _fallback(fallback, f"LLM at {kb.settings.llm_url} failed ({type(exc).__name__})")
     if raw.strip() == NO_ANSWER:
-        return abstain(hits, lang)
+        return abstain(hits, q)
     checked = verify(kb, raw, passages)
     if checked is None:
         return _fallback(fallback, "the LLM's answer did not match its sources")

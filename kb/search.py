@@ -1,4 +1,11 @@
-"""Search: dense, BM25 or hybrid, with filters inside the store and per-document diversity."""
+"""Search: dense, BM25 or hybrid, with filters, only committed versions, per-document diversity.
+
+Both lists are scored exactly over the indexes derived from Chroma (``kb.lexical``): BM25, and
+the passage vectors centred per language (``kb.dense``), so a question meets the passages that
+answer it whatever their language. The derived indexes may be a generation behind while a newer
+one is built in the background; the chunks written since then are found by a Chroma query and
+scored the same way, so a search never misses the newest documents.
+"""
 
 from __future__ import annotations
 
@@ -7,34 +14,22 @@ from dataclasses import replace
 
 import numpy as np
 
-from kb.fusion import QuerySignals, fuse
-from kb.glossary import default_glossary
+from kb.fusion import fuse
 from kb.knowledge_base import KnowledgeBase
+from kb.question import MAX_QUERY_CHARS, QueryError, Question, clean_query
 from kb.store import StoredChunk
-from kb.text import detect_language, has_diacritics, nfc
 from kb.types import DocMeta, Filters, Hit
 
+__all__ = ["MAX_QUERY_CHARS", "MODES", "QueryError", "clean_query", "search"]
+
 MODES = ("hybrid", "dense", "bm25")
-MAX_QUERY_CHARS = 2000
 SNAPSHOT_TRIES = 4  # searches again when a commit happened meanwhile (see _search_once)
 PER_DOC = 2  # chunks of one document allowed before other documents get their turn
 
 
-class QueryError(ValueError):
-    """A query that cannot be run; the message says why."""
-
-
-def clean_query(query: str) -> str:
-    """NFC, control characters removed, whitespace collapsed, bounded length."""
-    text = " ".join(nfc(query or "").split())
-    if not text:
-        raise QueryError("the query is empty: type a question or some keywords")
-    return text[:MAX_QUERY_CHARS]
-
-
 def search(
     kb: KnowledgeBase,
-    query: str,
+    query: str | Question,
     k: int = 10,
     filters: Filters | None = None,
     mode: str = "hybrid",
@@ -44,16 +39,16 @@ def search(
         raise QueryError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
     if k < 1:
         raise QueryError("k must be at least 1")
-    text = clean_query(query)
+    question = query if isinstance(query, Question) else Question.parse(query)
     if kb.settings.public_only:
-        filters = _public(filters)
+        filters = replace(filters or Filters(), public_only=True)
     hits: list[Hit] = []
     for _ in range(SNAPSHOT_TRIES):
         generation = kb.store.generation()
         registry = kb.store.registry()
         if not registry:
             return []
-        hits = _search_once(kb, text, k, filters, mode, registry)
+        hits = _search_once(kb, question, k, filters, mode, registry, generation)
         if kb.store.generation() == generation:
             break  # no commit during the search: the hits match the registry read
     return hits
@@ -61,101 +56,94 @@ def search(
 
 def _search_once(
     kb: KnowledgeBase,
-    text: str,
+    question: Question,
     k: int,
     filters: Filters | None,
     mode: str,
     registry: dict[str, DocMeta],
+    generation: str,
 ) -> list[Hit]:
-    pool = max(100, 4 * k)
+    index = kb.lexical
+    # a BM25-only search has nothing else to find the newest chunks with, so it waits
+    index.refresh(wait=mode == "bm25")
+    served = index.generation  # read before the snapshot: a swap in between only costs a query
+    built = index.index  # one generation throughout: a swap replaces it whole
+    keep = index.mask(filters, built)
+    ids = [cid for cid, kept in zip(built.ids, keep, strict=True) if kept]
+    languages = list(built.meta["language"][keep]) if len(ids) else []
+    dense = lexical = np.zeros(len(ids), dtype=np.float32)
+    vector = None
+    if mode != "bm25":
+        vector = np.asarray(kb.embedder.query(question.text), dtype=np.float32)
+        dense = index.similarities(vector, question.language, built)[keep]
+    if mode != "dense":
+        lexical = index.scores(question.text, built)[keep]
     found: dict[str, StoredChunk] = {}
-    dense: list[tuple[str, float]] = []
-    lexical: list[tuple[str, float]] = []
-    if mode in ("hybrid", "dense"):
-        dense = _dense(kb, text, pool, filters, found, registry)
-    if mode in ("hybrid", "bm25"):
-        # in hybrid mode dense search has the newest chunks: BM25 need not wait for a rebuild
-        fresh = mode == "bm25"
-        lexical = _resolve(kb, kb.lexical.search(text, pool, filters, wait=fresh), found, registry)
+    if vector is not None and served != generation:
+        # chunks written since the index was built: Chroma has them, scored the same way
+        new_ids, new_languages, new_dense = _newer(
+            kb, vector, question, filters, set(built.ids), found
+        )
+        ids += new_ids
+        languages += new_languages
+        dense = np.concatenate([dense, new_dense])
+        lexical = np.concatenate([lexical, np.zeros(len(new_ids), dtype=np.float32)])
+    if not ids:
+        return []
     if mode == "dense":
-        ranked = [(cid, s, s, None) for cid, s in dense]
+        fused = dense
     elif mode == "bm25":
-        ranked = [(cid, s, None, s) for cid, s in lexical]
+        fused = np.where(lexical > 0, lexical, -np.inf)
     else:
-        signals = query_signals(text)
-        translated: list[tuple[str, float]] = []
-        translated_dense: list[tuple[str, float]] = []
-        target = _translation(text, signals, filters)
-        if target is not None:
-            words, other = target
-            only_other = replace(filters or Filters(), language=(other,))
-            translated = _resolve(
-                kb, kb.lexical.search(words, pool, only_other, wait=False), found, registry
-            )
-            # the translated view only has to lift the other language's best passages
-            translated_dense = _dense(kb, words, pool // 3, filters, found, registry, other)
-        doc_of = {cid: sc.chunk.doc_id for cid, sc in found.items()}
-        lang_of = {d: doc.language for d, doc in registry.items()}
-        fused = fuse(dense, lexical, signals, doc_of, lang_of, translated, translated_dense)
-        ranked = [(f.chunk_id, f.score, f.dense, f.lexical) for f in fused]
+        readable = np.array(
+            [not question.language or lang in ("", question.language) for lang in languages]
+        )
+        translated = None
+        if question.translated and not readable.all():
+            translated = index.scores(question.translated, built)[keep]
+            translated = np.concatenate([translated, np.zeros(len(ids) - len(translated))])
+        fused = fuse(dense, lexical, readable, question.unaccented, translated)
+    order = np.argsort(-fused, kind="stable")[: max(100, 4 * k)]
+    order = [i for i in order if np.isfinite(fused[i])]
+    found.update(kb.store.get_chunks([ids[i] for i in order if ids[i] not in found]))
+    ranked = [
+        (
+            ids[i],
+            float(fused[i]),
+            float(dense[i]) if mode != "bm25" else None,
+            float(lexical[i]) if mode != "dense" else None,
+        )
+        for i in order
+        if ids[i] in found and _live(found[ids[i]], registry)
+    ]
     return _diverse(ranked, found, registry, k)
 
 
-def _resolve(
+def _newer(
     kb: KnowledgeBase,
-    ranking: list[tuple[str, float]],
-    found: dict[str, StoredChunk],
-    registry: dict[str, DocMeta],
-) -> list[tuple[str, float]]:
-    """A BM25 ranking's chunks read from the store into ``found``; only committed versions kept
-    (the BM25 index may be a generation behind while a newer one is built)."""
-    found.update(kb.store.get_chunks([cid for cid, _ in ranking if cid not in found]))
-    return [(cid, s) for cid, s in ranking if cid in found and _live(found[cid], registry)]
-
-
-def _dense(
-    kb: KnowledgeBase,
-    text: str,
-    n: int,
+    vector: np.ndarray,
+    question: Question,
     filters: Filters | None,
+    indexed: set[str],
     found: dict[str, StoredChunk],
-    registry: dict[str, DocMeta],
-    language: str | None = None,
-) -> list[tuple[str, float]]:
-    """Committed passages nearest to ``text`` in meaning, optionally only those in ``language``
-    (kept after the query: a language filter inside the store is twice as slow)."""
-    vector = np.asarray(kb.embed_model.get_query_embedding(text), dtype=np.float32)
-    out = []
-    for sc, sim in kb.store.dense_query(vector, n, filters):
-        if _live(sc, registry) and (
-            language is None or registry[sc.chunk.doc_id].language == language
-        ):
-            found.setdefault(sc.chunk.chunk_id, sc)
-            out.append((sc.chunk.chunk_id, sim))
-    return out
-
-
-def _translation(
-    text: str, signals: QuerySignals, filters: Filters | None
-) -> tuple[str, str] | None:
-    """The question's domain terms in the other language (kb.glossary) and that language, when
-    the filters allow passages in it; None when there is nothing to translate."""
-    other = {"vi": "en", "en": "vi"}.get(signals.language)
-    if other is None or signals.unaccented:
-        return None
-    if filters and filters.language and other not in filters.language:
-        return None
-    words = default_glossary().translate(text, signals.language)
-    return (words, other) if words else None
-
-
-def query_signals(text: str) -> QuerySignals:
-    lang = detect_language(text)
-    return QuerySignals(language=lang, unaccented=lang == "vi" and not has_diacritics(text))
-
-
-def _public(filters: Filters | None) -> Filters:
-    return replace(filters or Filters(), public_only=True)
+) -> tuple[list[str], list[str], np.ndarray]:
+    """Chunks near the question that the served index does not have yet: their ids, languages
+    and similarities (``LexicalIndex.similarities``)."""
+    rows = [
+        (sc, vec)
+        for sc, _, vec in kb.store.dense_query(vector, 100, filters, with_vectors=True)
+        if sc.chunk.chunk_id not in indexed and vec is not None
+    ]
+    if not rows:
+        return [], [], np.zeros(0, dtype=np.float32)
+    registry = kb.store.registry()
+    languages = [getattr(registry.get(sc.chunk.doc_id), "language", "") for sc, _ in rows]
+    for sc, _ in rows:
+        found[sc.chunk.chunk_id] = sc
+    dense = kb.lexical.similarities_of(
+        np.stack([vec for _, vec in rows]), languages, vector, question.language
+    )
+    return [sc.chunk.chunk_id for sc, _ in rows], languages, dense
 
 
 def _live(sc: StoredChunk, registry: dict[str, DocMeta]) -> bool:

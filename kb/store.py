@@ -308,26 +308,32 @@ class Store:
         return found
 
     def dense_query(
-        self, vector: np.ndarray, n: int, filters: Filters | None
-    ) -> list[tuple[StoredChunk, float]]:
-        """Nearest chunks by cosine similarity, filtered inside the store; no source lists."""
-        from llama_index.core.vector_stores.types import VectorStoreQuery
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
-        store = ChromaVectorStore(chroma_collection=self.chunks)
-        query = VectorStoreQuery(query_embedding=vector.tolist(), similarity_top_k=n)
+        self, vector: np.ndarray, n: int, filters: Filters | None, with_vectors: bool = False
+    ) -> list[tuple[StoredChunk, float, np.ndarray | None]]:
+        """Nearest chunks by cosine similarity, filtered inside the store, with their vectors
+        when asked; no source lists."""
+        include = ["metadatas", "documents", "distances"] + (["embeddings"] if with_vectors else [])
         with self.guard():
-            total = self.chunks.count()
-            if total == 0:
+            if self.chunks.count() == 0:
                 return []
-            result = store.query(query, where=where_clause(filters))
+            got = self.chunks.query(
+                query_embeddings=[vector.tolist()],
+                n_results=n,
+                where=where_clause(filters),
+                include=include,
+            )
+        vecs = got.get("embeddings") if with_vectors else None
         found = [
-            (chunk_of(node.node_id, node.get_content(), node.metadata), float(sim))
-            for node, sim in zip(result.nodes or [], result.similarities or [], strict=False)
+            (
+                chunk_of(cid, got["documents"][0][i], got["metadatas"][0][i]),
+                1.0 - float(got["distances"][0][i]),
+                np.asarray(vecs[0][i], dtype=np.float32) if vecs is not None else None,
+            )
+            for i, cid in enumerate(got["ids"][0])
         ]
         # Source lists (about a tenth of the chunks) are dropped here rather than in the query:
         # a metadata filter makes every Chroma query several times slower.
-        return [(sc, sim) for sc, sim in found if not sc.chunk.is_reference]
+        return [row for row in found if not row[0].chunk.is_reference]
 
     def get_chunks(self, ids: list[str]) -> dict[str, StoredChunk]:
         if not ids:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -131,3 +132,32 @@ _INSTRUCTION = re.compile(
 def is_instruction_like(text: str) -> bool:
     """Text addressed to an AI model rather than to readers (prompt injection in a document)."""
     return bool(_INSTRUCTION.search(text))
+
+
+# -- terms: what a question is about, for overlap checks --------------------------------------
+ACRONYM = re.compile(r"\b[A-ZĐ][A-ZĐ0-9]{1,9}\b")
+STOP_WORDS = set(
+    """the a an of in on at to for and or is are was were be been what which who how why when did
+    do does with from by as that this it its their there about into than then has have had not no
+    city cities của và là các những được trong cho với về tại đến này đó có không một như thế nào
+    gì sao vì bao nhiêu thành phố ra đã đang sẽ khi ai đâu compare comparison differ different
+    difference so sánh khác nhau biệt mấy vậy nhỉ hả""".split()
+)
+STOP_FOLDED = {fold(w) for w in STOP_WORDS}  # for Vietnamese typed without diacritics
+
+
+@functools.lru_cache(maxsize=2048)  # the same passages come back question after question
+def content_terms(text: str) -> frozenset[str]:
+    """Folded content syllables of a question, for coverage checks. Stop words are taken out
+    before folding: folded, "đã" (already) would also remove the "Đà" of Đà Nẵng; a word typed
+    without diacritics is matched against the folded stop words."""
+    words = re.findall(r"\w+", nfc(text.lower()))
+    return frozenset(
+        fold(w)
+        for w in words
+        if len(w) > 1 and w not in STOP_WORDS and not (w == fold(w) and w in STOP_FOLDED)
+    )
+
+
+def acronyms(text: str) -> list[str]:
+    return ACRONYM.findall(text)

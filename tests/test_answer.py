@@ -9,7 +9,7 @@ import pytest
 
 from kb.answer import ask
 from kb.cli import main
-from kb.question import comparison_sides, question_kind
+from kb.question import Question
 from kb.search import QueryError
 from kb.types import Filters
 
@@ -82,12 +82,12 @@ def test_unrelated_question_abstains_with_nearest_documents(small_kb):
     ],
 )
 def test_question_kind(question, kind):
-    assert question_kind(question) == kind
+    assert Question.parse(question).kind == kind
 
 
 def test_comparison_gives_one_part_per_city(small_kb):
     answer = ask(small_kb, "Compare the lessons of Hanoi and Da Nang")
-    assert question_kind("Compare the lessons of Hanoi and Da Nang") == "compare"
+    assert Question.parse("Compare the lessons of Hanoi and Da Nang").kind == "compare"
     assert not answer.abstained
     assert set(answer.parts) >= {"hanoi", "danang"}
     assert_exact_citations(small_kb, answer)
@@ -110,7 +110,7 @@ def test_comparison_gives_one_part_per_city(small_kb):
     ],
 )
 def test_comparison_sides(question, sides):
-    assert comparison_sides(question) == sides
+    assert Question.parse(question).sides() == sides
 
 
 def test_a_comparison_of_two_things_gives_one_part_per_thing(small_kb):
@@ -248,7 +248,7 @@ def test_a_question_about_one_city_is_answered_from_that_city(small_kb):
 
 
 def test_vietnamese_stop_words_are_not_content_but_city_names_are():
-    from kb.abstention import content_terms
+    from kb.text import content_terms
 
     # "đã" (already) and "Đà" (of Đà Nẵng) fold alike: the stop word goes, the name stays
     assert content_terms("Đà Nẵng đã làm gì với Wi-Fi của các phường?") == {

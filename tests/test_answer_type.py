@@ -81,20 +81,21 @@ def test_a_count_needs_a_new_number_of_the_counted_thing():
     # 2023 is the question's own number
     assert not gives(COUNT, "In 2023 the line carried many passengers.", q)
     assert not gives(COUNT, "The line opened on 31/12/2016 for passengers.", q)  # a date, no count
-    # across languages the counted thing is checked by its glossary translation
-    assert gives(COUNT, "Tuyến chở khoảng 12.000 lượt khách mỗi ngày.", q)
+    # across languages the counted thing cannot be checked word for word: the glossary knows
+    # only some words and may not be the reason to refuse a sentence, so its number stands
     assert gives(COUNT, "Tuyến chở khoảng 12.000 hành khách mỗi ngày.", q)
-    assert not gives(COUNT, "Giai đoạn thử nghiệm có khoảng 9.000 người đăng ký.", q)
-    q_words = "How many traffic violations did the AI cameras detect in 2025?"
-    assert gives(COUNT, "Camera AI phát hiện hơn 3.100 trường hợp vi phạm.", q_words)
-    assert not gives(COUNT, "Thành phố lắp 1.300 camera AI.", q_words)
-    # and when the glossary does not know the word, it cannot be checked: it passes, unless
-    # the caller wants it shown (a second look further down, in the other language)
+    assert gives(COUNT, "Giai đoạn thử nghiệm có khoảng 9.000 người đăng ký.", q)
     assert gives(COUNT, "Tuyến có 12 trạm dừng.", "How many zorbles did the line carry?")
-    assert not gives(
-        COUNT, "Tuyến có 12 trạm dừng.", "How many zorbles did the line carry?", lenient=False
-    )
+    # in the question's own language the counted thing must be named
+    q_words = "How many traffic violations did the AI cameras detect in 2025?"
+    assert gives(COUNT, "The AI cameras detected more than 3,100 traffic violations.", q_words)
+    assert not gives(COUNT, "The city installed 1,300 AI cameras.", q_words)
+    # a count per period must be one when the caller is strict (a second look further down)
     assert gives(COUNT, "Tuyến chở khoảng 12.000 hành khách mỗi ngày.", q, lenient=False)
+    assert not gives(COUNT, "Tuyến chở tổng cộng 4 triệu hành khách.", q, lenient=False)
+    # counts written in words
+    assert gives(COUNT, "Nine countries share the basin.", "How many countries share the basin?")
+    assert gives(COUNT, "Lưu vực trải qua chín quốc gia.", "Có bao nhiêu quốc gia trong lưu vực?")
     # Vietnamese classifiers ("cái") do not name the thing
     q_vi = "camera an ninh xa hoi hoa da nang bao nhieu cai bi hong"
     assert gives(COUNT, "Số camera hỏng, không hoạt động: hơn 3.300, khoảng 68%.", q_vi)

@@ -172,17 +172,17 @@ def test_a_title_page_is_not_an_answer_but_its_document_is(corpus_kb):
     # or giving up.
     from kb.answer import ask
     from kb.passages import answer_passages
-    from kb.question import question_kind, scope
+    from kb.question import Question
     from kb.search import search
     from kb.sentences import pick_sentences
 
     kb, _ = corpus_kb
-    question = "du thao de an do thi thong minh tphcm 2026 2030"
-    hits = search(kb, question, k=6, filters=scope(question, None))
-    best = answer_passages(kb, question, hits, question_kind(question), None)
+    question = Question.parse("du thao de an do thi thong minh tphcm 2026 2030")
+    hits = search(kb, question, k=6, filters=question.scope(None))
+    best = answer_passages(kb, question, hits)
     assert {h.doc.doc_id for h in best} == {"hcm-du-thao-de-an-dttm-2026-2030"}
-    assert not pick_sentences(kb, question, best, "vi", lesson_first=False)
-    answer = ask(kb, question)
+    assert not pick_sentences(kb, question, best, lesson_first=False)
+    answer = ask(kb, question.text)
     assert not answer.abstained
     title = kb.store.registry()["hcm-du-thao-de-an-dttm-2026-2030"].title
     assert {c.doc_id for c in answer.citations} == {"hcm-du-thao-de-an-dttm-2026-2030"}
@@ -349,15 +349,17 @@ def test_one_fact_about_the_three_cities_is_answered_directly(corpus_kb):
     # "the three cities" made this a comparison: one part per city, and the Hà Nội part quoted
     # the air-quality report ("Mạng lưới gồm 10 trạm", a network of stations)
     from kb.answer import ask
-    from kb.question import question_kind
+    from kb.question import Question
 
     kb, _ = corpus_kb
     question = "When did the three cities join the ASEAN Smart Cities Network?"
-    assert question_kind(question) == "direct"
+    assert Question.parse(question).kind == "direct"
     answer = ask(kb, question)
     assert not answer.abstained and not answer.parts
     assert {c.doc_id for c in answer.citations} == {"multi-ascn-vietnam-cities-review"}
-    assert question_kind("How did the three cities fund their operations centres?") == "compare"
+    assert (
+        Question.parse("How did the three cities fund their operations centres?").kind == "compare"
+    )
 
 
 def test_each_part_of_a_comparison_names_the_rare_acronym_asked_about(corpus_kb):

