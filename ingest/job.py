@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -99,8 +101,13 @@ def ingest_paths(
     for d in registry.values():
         by_path.setdefault(d.path, []).append(d.doc_id)
     claimed: dict[str, str] = {}
-    with ReaderPool(workers, _limits(kb)) as pool:
-        _ingest_found(kb, found, pool, report, registry, by_path, claimed, progress)
+    loading = _load_model_meanwhile(kb, found, registry, by_path)
+    try:
+        with ReaderPool(workers, _limits(kb)) as pool:
+            _ingest_found(kb, found, pool, report, registry, by_path, claimed, progress)
+    finally:
+        if loading is not None:
+            loading.join()
     if progress:
         progress("", len(found), len(found))
     if prune:
@@ -114,6 +121,39 @@ def ingest_paths(
     report.embedded = embedder.embedded - embedded_before
     report.seconds = time.perf_counter() - began
     return report
+
+
+def _load_model_meanwhile(
+    kb: KnowledgeBase,
+    found: list[Found],
+    registry: dict[str, DocMeta],
+    by_path: dict[str, list[str]],
+) -> threading.Thread | None:
+    """Load the embedding model in a thread while the reader processes start and read the
+    first files (the main thread only waits for them then), when some file looks new or
+    changed since its document was ingested; an unchanged folder loads no model."""
+
+    def changed(item: Found) -> bool:
+        docs = [registry.get(i) for i in by_path.get(str(item.path), [])]
+        if not docs or any(d is None or not d.ingested_at for d in docs):
+            return True
+        try:
+            modified = item.path.stat().st_mtime
+            stamps = [datetime.fromisoformat(d.ingested_at).timestamp() for d in docs if d]
+        except (OSError, ValueError):
+            return True
+        return modified >= min(stamps)
+
+    if not any(not item.error and changed(item) for item in found):
+        return None
+
+    def load() -> None:
+        with contextlib.suppress(Exception):  # the writer loads it again and reports failures
+            _ = kb.embedder.backend
+
+    thread = threading.Thread(target=load, name="kb-model-load", daemon=True)
+    thread.start()
+    return thread
 
 
 def _limits(kb: KnowledgeBase) -> Limits:
