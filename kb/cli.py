@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -461,23 +459,31 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """Warm the knowledge base, then run Streamlit in this process, so the app finds the store,
+    the model and the indexes loaded and the first question is answered at full speed."""
     app = Path(__file__).resolve().parent.parent / "app.py"
-    streamlit = shutil.which("streamlit", path=str(Path(sys.executable).parent)) or "streamlit"
-    env = dict(os.environ)
-    for name in ("store", "chroma_url", "collection", "cache_dir"):
+    for name in ("store", "chroma_url", "collection", "cache_dir", "threads", "embed_backend"):
         value = getattr(settings, name)
         if value is not None:
-            env[f"KB_{name.upper()}"] = str(value)
-    cmd = [
-        streamlit,
-        "run",
-        str(app),
-        "--server.port",
-        str(args.port),
-        "--server.address",
-        "127.0.0.1",
-    ]
-    return subprocess.call(cmd, env=env, cwd=app.parent)
+            value = Path(value).resolve() if isinstance(value, Path) else value
+            os.environ[f"KB_{name.upper()}"] = str(value)
+    os.chdir(app.parent)  # the project's .streamlit/config.toml
+    from kb.warm import mark_warm, warm
+
+    served = load_settings()  # what the app reads from the environment
+    print("Loading the knowledge base, the model and the indexes ...", file=sys.stderr)
+    try:
+        steps = warm(served, ui=True)
+    except Exception as exc:  # the app says what is wrong (an unreachable store) on its page
+        print(f"kb serve: not warmed ({type(exc).__name__}: {exc})", file=sys.stderr)
+    else:
+        mark_warm(served)
+        print(f"Ready in {sum(steps.values()):.1f} s.", file=sys.stderr)
+    from streamlit.web import cli as streamlit_cli
+
+    sys.argv = ["streamlit", "run", str(app), "--server.port", str(args.port)]
+    sys.argv += ["--server.address", "127.0.0.1"]
+    return streamlit_cli.main()
 
 
 def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
