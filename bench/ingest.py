@@ -1,15 +1,27 @@
 """Whole ``kb ingest`` throughput against bare embedding calls on the same chunk texts.
 
-    .venv/bin/python bench/ingest.py [--docs 90]
+    .venv/bin/python bench/ingest.py [--docs 40] [--runs 1]
 
-The ratio whole/bare is the cost of everything that is not embedding (reading, chunking,
-Chroma writes, BM25). Both runs start from empty caches so every chunk is embedded once.
+Two figures: the *cold* one runs ``kb ingest FOLDER`` as a fresh process, timed from its start
+to its exit (imports, model load, reader processes and all: what a user waits for), and the
+*warm* one calls ``ingest_paths`` in a process whose model is already loaded. Both start from
+an empty store and an empty embedding cache, so every chunk is embedded once; the model files
+(the ONNX graph, the tokenizer wrapper) are linked from ``data/cache`` when there, as they are
+built once per machine. The ratio whole/bare is the cost of everything that is not embedding.
+The default 40 generated documents make 240 paragraphs (chunks).
+
+On a machine shared with other jobs the wall-clock figures move with its load (printed), so the
+CPU seconds each side used (the cold process with its reader processes; the warm process's
+threads) are printed too: their ratio depends much less on what else runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -17,6 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.cold import ROOT, kb_command
 from bench.synthetic import generated_documents
 from ingest import ingest_paths
 from kb.knowledge_base import open_kb
@@ -24,39 +37,94 @@ from kb.settings import load_settings
 from kb.text import passage_text
 
 
+def fresh_cache(folder: Path, source: Path) -> Path:
+    folder.mkdir()
+    for f in [*source.glob("*.onnx"), *source.glob("*.so"), *source.glob("model-sha256.txt")]:
+        (folder / f.name).symlink_to(f.resolve())
+    return folder
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--docs", type=int, default=90, help="generated documents (6 chunks each)")
+    parser.add_argument("--docs", type=int, default=40, help="generated documents (6 chunks each)")
+    parser.add_argument("--runs", type=int, default=1, help="repeat both measurements")
+    parser.add_argument("--source-cache", default=str(ROOT / "data" / "cache"))
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "corpus"
+    source = Path(args.source_cache)
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        folder = tmp / "corpus"
         folder.mkdir()
         for name, text in generated_documents(args.docs, 6, seed=11):
             (folder / name).write_text(text, encoding="utf-8")
-        settings = load_settings(store=f"{tmp}/store", cache_dir=f"{tmp}/cache", collection="bench")
-        kb = open_kb(settings)
-        backend = kb.embedder.backend  # load the model before timing, as a long ingest would
-        began = time.perf_counter()
-        report = ingest_paths(kb, [folder])
-        whole = time.perf_counter() - began
-        texts = [
-            passage_text(doc.title, c.section, c.text)
-            for doc in kb.store.registry().values()
-            for c in kb.store.live_chunks(doc.doc_id)
-        ]
-        began = time.perf_counter()
-        for i in range(0, len(texts), 16):
-            backend.passage(texts[i : i + 16])
-        bare = time.perf_counter() - began
-    n = len(texts)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
+        kb = None
+        for run in range(args.runs):
+            load = os.getloadavg()[0]
+            # cold: a fresh `kb ingest` process on an empty store and cache
+            cache = fresh_cache(tmp / f"cold-cache-{run}", source)
+            run_env = {
+                **env,
+                "KB_STORE": str(tmp / f"cold-store-{run}"),
+                "KB_CACHE_DIR": str(cache),
+            }
+            began, cpu_children = time.perf_counter(), _children_cpu()
+            done = subprocess.run(
+                [*kb_command(), "ingest", str(folder), "--json"],
+                env=run_env,
+                check=True,
+                capture_output=True,
+            )
+            cold = time.perf_counter() - began
+            cold_cpu = _children_cpu() - cpu_children
+            summary = json.loads(done.stdout)
+            # warm: the same in a process whose model is loaded
+            settings = load_settings(
+                env={},
+                store=str(tmp / f"warm-store-{run}"),
+                cache_dir=str(fresh_cache(tmp / f"warm-cache-{run}", source)),
+                collection="bench",
+            )
+            kb = open_kb(settings)
+            backend = kb.embedder.backend  # loaded before timing, as in a long-running server
+            began, cpu = time.perf_counter(), time.process_time()
+            report = ingest_paths(kb, [folder])
+            warm = time.perf_counter() - began
+            warm_cpu = time.process_time() - cpu
+            texts = [
+                passage_text(doc.title, c.section, c.text)
+                for doc in kb.store.registry().values()
+                for c in kb.store.live_chunks(doc.doc_id)
+            ]
+            began, cpu = time.perf_counter(), time.process_time()
+            for i in range(0, len(texts), 16):
+                backend.passage(texts[i : i + 16])
+            bare = time.perf_counter() - began
+            bare_cpu = time.process_time() - cpu
+            n = len(texts)
+            print(
+                f"run {run + 1}: backend {kb.embedder.backend_name}, {report.count('added')} documents,"
+                f" {n} chunks (cold process: {summary['chunks']}), embedded {report.embedded};"
+                f" 1-min load average {load:.1f} -> {os.getloadavg()[0]:.1f}"
+            )
+            print(
+                f"  bare embedding:        {n / bare:.2f} chunks/s ({bare:.1f} s, {bare_cpu:.1f} s CPU)"
+            )
+            print(
+                f"  cold `kb ingest` process: {n / cold:.2f} chunks/s ({cold:.1f} s), "
+                f"ratio whole/bare {bare / cold:.2f}; CPU {cold_cpu:.1f} s, ratio {bare_cpu / cold_cpu:.2f}"
+            )
+            print(
+                f"  warm ingest_paths:     {n / warm:.2f} chunks/s ({warm:.1f} s), "
+                f"ratio whole/bare {bare / warm:.2f}; CPU {warm_cpu:.1f} s, ratio {bare_cpu / warm_cpu:.2f}"
+            )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(
-        f"backend {kb.embedder.backend_name}, {report.count('added')} documents, {n} chunks, embedded {report.embedded}"
-    )
-    print(f"whole kb ingest: {n / whole:.2f} chunks/s ({whole:.1f} s)")
-    print(f"bare embedding:  {n / bare:.2f} chunks/s ({bare:.1f} s)")
-    print(f"ratio whole/bare: {bare / whole:.2f}")
-    print(f"peak memory (RSS): {peak_mb:.0f} MB")
+    print(f"peak memory (RSS) of the warm process: {peak_mb:.0f} MB; {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

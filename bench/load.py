@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sqlite3
 import sys
@@ -95,6 +96,7 @@ def main() -> None:
                     if not ok:
                         errors.append(why)
 
+        load_before = os.getloadavg()
         threads = [threading.Thread(target=ingest)]
         threads += [threading.Thread(target=session, args=(i,)) for i in range(args.sessions)]
         began = time.perf_counter()
@@ -112,6 +114,12 @@ def main() -> None:
     print(
         f"ingest beside them: {args.docs} documents in {ingest_seconds[0]:.1f} s"
         f" (store {documents} -> {after} documents)"
+    )
+    print(
+        f"{os.cpu_count()} cores; load average (1/5/15 min) before "
+        + "/".join(f"{x:.1f}" for x in load_before)
+        + ", after "
+        + "/".join(f"{x:.1f}" for x in os.getloadavg())
     )
     for why in errors[:5]:
         print(f"error: {why}")

@@ -4,13 +4,18 @@ stores (vectors generated, nothing embedded but the queries).
     .venv/bin/python bench/scale.py [--sizes 10000 100000] [--queries 40] [--asks 20]
 
 Sizes run in ascending order in one process, so each peak RSS is the peak up to that size.
+The *serving* RSS is measured apart: a fresh process opens the built store as a server would
+(model, derived indexes loaded from the cache folder, the passage vectors memory-mapped), answers
+the questions, and reports its resident memory then and its peak.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -63,6 +68,36 @@ def measure(size: int, queries: list[str], asks: list[str]) -> None:
             f" peak RSS {peak:.0f} MB",
             flush=True,
         )
+        serving = subprocess.run(
+            [sys.executable, __file__, "--serve", str(settings.store), str(settings.cache_dir)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "KB_COLLECTION": "scale"},
+        ).stdout.strip()
+        print(f"{report.chunks:>7} serving: {serving}; 1-min load {os.getloadavg()[0]:.1f}")
+
+
+def serve(store: str, cache_dir: str, questions: list[str]) -> None:
+    """A server's process on a built store: open, warm, answer; print its memory."""
+    from kb.knowledge_base import open_kb
+
+    kb = open_kb(load_settings(store=store, cache_dir=cache_dir))
+    began = time.perf_counter()
+    kb.lexical.refresh()
+    ask(kb, "warm up", use_llm=False)
+    ready = time.perf_counter() - began
+    for q in questions:
+        ask(kb, q, use_llm=False)
+    rss = hwm = 0.0
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            rss = int(line.split()[1]) / 1024
+        elif line.startswith("VmHWM:"):
+            hwm = int(line.split()[1]) / 1024
+    print(
+        f"ready in {ready:.1f} s, RSS {rss:.0f} MB after {len(questions)} answers, peak {hwm:.0f} MB"
+    )
 
 
 def main(sizes: tuple[int, ...] = (10_000, 100_000), asks: int = 20) -> None:
@@ -70,8 +105,12 @@ def main(sizes: tuple[int, ...] = (10_000, 100_000), asks: int = 20) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=list(sizes))
     parser.add_argument("--queries", type=int, default=40, help="searches per mode")
     parser.add_argument("--asks", type=int, default=asks, help="kb.answer.ask calls")
+    parser.add_argument("--serve", nargs=2, metavar=("STORE", "CACHE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     queries = [json.loads(line)["text"] for line in GOLDEN.read_text(encoding="utf-8").splitlines()]
+    if args.serve:
+        serve(*args.serve, queries[: args.asks])
+        return
     print(f"{'chunks':>7} {'what':>7} {'p50 ms':>8} {'p95 ms':>8}")
     for size in sorted(args.sizes):
         measure(size, queries[: args.queries], queries[: args.asks])
