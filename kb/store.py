@@ -231,21 +231,26 @@ class Store:
     def add_chunks(
         self, doc: DocMeta, chunks: list[Chunk], vectors: np.ndarray, hashes: list[str]
     ) -> None:
-        """Write a document version's chunks: text, vector and flat metadata, straight into
-        Chroma (llama-index's ``ChromaVectorStore`` wrote the same fields plus a JSON copy of
-        them, and importing llama-index cost every ``kb ingest`` 2-3 s)."""
-        ids = [c.chunk_id for c in chunks]
-        metas = [chunk_metadata(c, doc, hashes[i]) for i, c in enumerate(chunks)]
-        texts = [c.text for c in chunks]
-        vecs = np.asarray(vectors, dtype=np.float32)
+        """Write a document version's chunks through llama-index's Chroma vector store (the
+        ingest pipeline's contract; imported here only, so a command that writes nothing does not
+        pay llama-index's 2-3 s import)."""
+        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        store = ChromaVectorStore(chroma_collection=self.chunks)
+        nodes = [
+            TextNode(
+                id_=c.chunk_id,
+                text=c.text,
+                embedding=vectors[i].tolist(),
+                metadata=chunk_metadata(c, doc, hashes[i]),
+                relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=doc.doc_id)},
+            )
+            for i, c in enumerate(chunks)
+        ]
         with self.guard():
-            for i in range(0, len(ids), PAGE):
-                self.chunks.add(
-                    ids=ids[i : i + PAGE],
-                    embeddings=vecs[i : i + PAGE],
-                    documents=texts[i : i + PAGE],
-                    metadatas=metas[i : i + PAGE],
-                )
+            for i in range(0, len(nodes), PAGE):
+                store.add(nodes[i : i + PAGE])
 
     def delete_other_versions(self, doc_id: str, version: str) -> None:
         with self.guard():
