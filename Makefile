@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PORT ?= 8501
 
-.PHONY: run test setup system-deps lint ingest serve bench eval clean
+.PHONY: run test setup system-deps lint ingest serve bench eval screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ test: setup system-deps lint
 eval: setup
 	$(BIN)/kb eval --mode all --out evals/reports/latest-retrieval
 	$(BIN)/kb eval --answers --out evals/reports/latest-answers
+
+# docs/screenshots/ from the app over a copy of the ingested sample corpus (data/ is not written)
+screenshots: ingest system-deps
+	$(BIN)/python scripts/screenshots.py data
 
 bench: setup
 	$(BIN)/python bench/embed.py

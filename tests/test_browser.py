@@ -4,12 +4,8 @@ corpus (plus a document carrying a ``<script>``), driven by Playwright in headle
 Uses Debian's ``/usr/bin/chromium`` (no browser download) with the network switched off except
 for 127.0.0.1. The tests save their screenshots in ``$TMPDIR/lessons-kb-shots/``.
 
-``docs/screenshots/`` is refreshed by a one-off run over a *copy* of a store with the real
-sample corpus (never the original), with sign-in configured against a mock identity provider::
-
-    LESSONS_KB_SHOTS_FROM=data pytest tests/test_browser.py -k screenshots -s
-
-(``data`` holds ``store/`` and ``cache/``; without the variable that test is skipped.)
+``docs/screenshots/`` is refreshed by ``make screenshots`` (``scripts/screenshots.py``, which
+uses the helpers below), not by a test.
 """
 
 from __future__ import annotations
@@ -35,7 +31,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
-DOC_SHOTS = ROOT / "docs" / "screenshots"
 SHOTS = Path(tempfile.gettempdir()) / "lessons-kb-shots"  # the tests' own screenshots
 ANSWER_TIMEOUT = 90_000  # ms; the first answer loads the model
 XSS_DOC = """---
@@ -295,7 +290,7 @@ def test_english_switch_and_city_filter(server, page):
     pg.get_by_text("English", exact=True).click()
     wait_app(pg, "Ask the lessons")
     pg.wait_for_function("() => location.search.includes('lang=en')")
-    ask(pg, "Bài học về chuyển giao và kết nối dữ liệu giữa các sở")
+    ask(pg, "What lessons did the cities learn about public Wi-Fi and connectivity?")
     pg.locator(".kb-card").first.wait_for(timeout=ANSWER_TIMEOUT)
     assert len(set(source_cities(pg))) >= 2
 
@@ -418,58 +413,3 @@ def test_three_users_asking_at_once(server, browser):
     finally:
         for c in contexts:
             c.close()
-
-
-# -- screenshots for the docs, over a copy of the real sample corpus ------------------------------
-def sign_in(pg, base: str, sub: str) -> None:
-    """Through the sidebar button and the identity provider's form, back to the app."""
-    pg.locator('[data-testid="stSidebar"]').get_by_role("button", name="Đăng nhập").click()
-    pg.get_by_placeholder("sub").fill(sub)
-    pg.get_by_role("button", name="Authorize").click()
-    pg.wait_for_url(base + "**", timeout=30_000)
-
-
-@pytest.mark.skipif(
-    not os.environ.get("LESSONS_KB_SHOTS_FROM"), reason="set LESSONS_KB_SHOTS_FROM=<data dir>"
-)
-def test_screenshots_for_the_docs(tmp_path, browser):
-    src = Path(os.environ["LESSONS_KB_SHOTS_FROM"]).resolve()
-    for part in ("store", "cache"):
-        shutil.copytree(src / part, tmp_path / part)  # a copy: the originals are never written
-    reports = tmp_path / "reports"
-    shutil.copytree(ROOT / "evals" / "reports", reports)
-    env = {
-        "KB_STORE": str(tmp_path / "store"),
-        "KB_CACHE_DIR": str(tmp_path / "cache"),
-        "KB_REPORTS_DIR": str(reports),
-        "KB_FEEDBACK_FILE": str(tmp_path / "feedback.jsonl"),
-    }
-    alice = {"sub": "alice", "name": "Nguyễn Thị An", "email": "an@example.org"}
-    port = free_port()
-    with (
-        oidc_provider([alice]) as oidc,
-        launch_app(app_home(tmp_path, auth_section(port, oidc)), env, port) as base,
-    ):
-        context = browser.new_context(viewport={"width": 1440, "height": 1100}, locale="vi-VN")
-        pg = context.new_page()
-        pg.set_default_timeout(60_000)
-        pg.goto(base)
-        wait_app(pg, "Hỏi kho bài học")
-        ask(pg, "Vì sao iParking ở Hà Nội không thành công?")
-        pg.locator(".kb-card").first.wait_for(timeout=ANSWER_TIMEOUT)
-        pg.get_by_text("Đăng nhập", exact=True).first.wait_for()
-        shot(pg, "ask.png", DOC_SHOTS)
-        pg.locator("a.kb-marker").first.click()
-        pg.locator("#kb-cited-mark").wait_for()
-        shot(pg, "documents.png", DOC_SHOTS)
-        sign_in(pg, base, "alice")
-        pg.goto(base + "?page=evals")
-        wait_app(pg, "Báo cáo mới nhất")
-        pg.get_by_text("Đăng nhập: Nguyễn Thị An").wait_for()
-        pg.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
-        shot(pg, "evals.png", DOC_SHOTS)
-        pg.get_by_role("tab", name="Câu trả lời").click()
-        pg.get_by_text("Chỉ số câu trả lời").wait_for()
-        pg.locator('[data-testid="stVegaLiteChart"]:visible').first.wait_for()
-        shot(pg, "evals-answers.png", DOC_SHOTS)
-        context.close()
