@@ -189,8 +189,8 @@ def test_baseline_is_scored_beside(scored):
     assert scores[0] < base["threshold"] <= scores[1]
     rows = {r["id"]: r["baseline"] for r in scored["questions"]}
     # an easy same-language question: the right paragraph, and its sentence holds the figure
-    if not rows["s1"]["abstained"]:
-        assert rows["s1"]["first_doc"] == "qa-solar" and rows["s1"]["fact_found"]
+    assert not rows["s1"]["abstained"], rows["s1"]
+    assert rows["s1"]["first_doc"] == "qa-solar" and rows["s1"]["fact_found"]
     assert not rows["s3"]["fact_found"]  # its gold span cannot appear
 
 
