@@ -508,13 +508,15 @@ def test_chat_completions_through_the_openai_client(api, http):
     assert len({c["id"] for c in chunks}) == 1
     assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == content
 
-    # filters ride in the body; errors come back as OpenAI errors naming the field
+    # filters ride in the body (a question the three cities answer unscoped, here Hà Nội's
+    # only); errors come back as OpenAI errors naming the field
     scoped = client.chat.completions.create(
         model="lessons-kb",
-        messages=[{"role": "user", "content": question}],
+        messages=[{"role": "user", "content": "What did the cities learn about public Wi-Fi?"}],
         extra_body={"filters": {"city": ["hanoi"]}},
     )
-    assert all(c["city"] in ("hanoi", "multi") for c in scoped.model_extra["citations"])
+    cited = scoped.model_extra["citations"]
+    assert cited and {c["city"] for c in cited} == {"hanoi"}, scoped.model_extra["kb"]
     with pytest.raises(UnprocessableEntityError) as failed:
         client.chat.completions.create(
             model="lessons-kb", messages=[{"role": "user", "content": "  "}]

@@ -162,6 +162,7 @@ def test_index_follows_deletes_and_replacements(tmp_path, settings_factory):
     assert other.generation == kb.store.generation()
     for mode in MODES:
         hits = search(kb, "xe đạp công cộng cho thuê", k=5, mode=mode)
+        assert hits, mode  # the library's passage ("công cộng"), never the deleted bikes
         assert all(h.doc.doc_id == "lex-library" for h in hits), mode
         assert all(h.chunk.chunk_id.split("#")[1] == live["lex-library"][:12] for h in hits)
 
