@@ -272,7 +272,11 @@ def _ocr_thin_pages(
     from ingest import ocr as engine
 
     options = ocr if ocr is not None else engine.OcrOptions()
-    thin = [i for i, text in enumerate(pages) if len(text.strip()) < engine.MIN_TEXT]
+    thin = [
+        i
+        for i, text in enumerate(pages)
+        if len(text.strip()) < engine.MIN_TEXT and engine.has_image(reader.pages[i])
+    ]
     if not thin:
         return {}, 0, "", 0
     raw = path.read_bytes()

@@ -77,6 +77,35 @@ def check_engine(languages: str) -> str:
     return tool
 
 
+def has_image(reader_page: Any) -> bool:
+    """Whether a page draws an image (an image XObject, also inside forms, or an inline image),
+    judged from the PDF's structure with pypdf's bounded decoding. Only such pages go to pdfium,
+    which decompresses a page's whole content to list its objects, a decompression bomb's too."""
+    try:
+        if _xobject_image(reader_page.get("/Resources"), depth=0):
+            return True
+        contents = reader_page.get_contents()
+        data = contents.get_data() if contents is not None else b""
+        return b"BI" in data and b"ID" in data  # inline image operators (pdfium confirms)
+    except Exception:  # a damaged or over-large page: nothing to recognise
+        return False
+
+
+def _xobject_image(resources: Any, depth: int) -> bool:
+    if resources is None or depth > 3:
+        return False
+    xobjects = resources.get_object().get("/XObject")
+    if xobjects is None:
+        return False
+    for ref in xobjects.get_object().values():
+        obj = ref.get_object()
+        if obj.get("/Subtype") == "/Image":
+            return True
+        if obj.get("/Subtype") == "/Form" and _xobject_image(obj.get("/Resources"), depth + 1):
+            return True
+    return False
+
+
 def image_pages(raw: bytes, candidates: list[int]) -> list[int]:
     """Those of the candidate pages (0-based) that show an image: worth recognising."""
     import pypdfium2 as pdfium

@@ -171,12 +171,12 @@ def hostile_folder(folder: Path) -> tuple[dict[str, str], set[str]]:
         "zero.txt": "empty file",
         "zero.pdf": "empty file",
         "random.pdf": "corrupt or truncated PDF",
-        # pypdf stops at 75 MB of output and finds the page blank; rendering it for OCR, pdfium
-        # aborts at the reader's memory cap: that file's reader dies, nothing else
-        "bomb.pdf": "the reader crashed (killed by SIGABRT)",
+        # pypdf stops at 75 MB of output and finds the page blank; the page draws no image, so
+        # pdfium (which would decompress all of it, and abort at the memory cap) never sees it
+        "bomb.pdf": "PDF has no text layer and no image to recognise",
         "pages-3000.pdf": "PDF has 3000 pages, more than the limit of 500 (KB_MAX_PDF_PAGES)",
         "nested-array.pdf": "corrupt or truncated PDF",
-        "nested-dict.pdf": "PDF has no text layer and no image with text to recognise",
+        "nested-dict.pdf": "PDF has no text layer and no image to recognise",
         "slow.pdf": f"took longer than {TIMEOUT} s to read (KB_FILE_TIMEOUT)",
         "latin1.txt": "not valid UTF-8",
         "bad-utf8.md": "not valid UTF-8",
