@@ -193,9 +193,10 @@ class Store:
             )
         return gen
 
-    def registry(self) -> dict[str, DocMeta]:
-        """All documents by id; re-read only when the generation changed."""
-        gen = self.generation()
+    def registry(self, generation: str | None = None) -> dict[str, DocMeta]:
+        """All documents by id; re-read only when the generation changed. A caller that has
+        just read the generation passes it (one Chroma read less per search)."""
+        gen = self.generation() if generation is None else generation
         cached = self._registry_cache
         if cached and cached[0] == gen and gen:
             return cached[1]
