@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
 import json
 import threading
 import time
@@ -129,9 +130,10 @@ def _load_model_meanwhile(
     registry: dict[str, DocMeta],
     by_path: dict[str, list[str]],
 ) -> threading.Thread | None:
-    """Load the embedding model in a thread while the reader processes start and read the
-    first files (the main thread only waits for them then), when some file looks new or
-    changed since its document was ingested; an unchanged folder loads no model."""
+    """Load the embedding model, and import llama-index's Chroma vector store that writes the
+    chunks (2-3 s), in a thread while the reader processes start and read the first files (the
+    main thread only waits for them then), when some file looks new or changed since its
+    document was ingested; an unchanged folder loads neither."""
 
     def changed(item: Found) -> bool:
         docs = [registry.get(i) for i in by_path.get(str(item.path), [])]
@@ -150,6 +152,8 @@ def _load_model_meanwhile(
     def load() -> None:
         with contextlib.suppress(Exception):  # the writer loads it again and reports failures
             _ = kb.embedder.backend
+        with contextlib.suppress(Exception):
+            importlib.import_module("llama_index.vector_stores.chroma")
 
     thread = threading.Thread(target=load, name="kb-model-load", daemon=True)
     thread.start()
