@@ -14,7 +14,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from kb.abstention import should_abstain, unknown_words, unmatched_words, weak_match
+from kb.abstention import (
+    should_abstain,
+    support_floor,
+    unknown_words,
+    unmatched_words,
+    weak_match,
+)
 from kb.compare import compare
 from kb.knowledge_base import KnowledgeBase
 from kb.passages import anchored, answer_passages, focus_passages, other_language_passages
@@ -25,6 +31,9 @@ from kb.types import Answer, Citation, DocMeta, Filters, Hit
 from kb.wording import TEXTS, city_name
 
 CANDIDATE_HITS = 6
+# the sentence that gives a figure may be this much further from the question than the support
+# floor (kb.abstention): a fact-sheet line is short ("Opening: 31 December 2016.")
+FIGURE_SLACK = 0.10
 
 
 def ask(
@@ -67,7 +76,10 @@ def offline_answer(
         return refusal
     unmatched = unmatched_words(kb, q, hits) if weak_match(kb, q, hits) else None
     passages = answer_passages(kb, q, hits)
-    picked = pick_sentences(kb, q, passages, lesson_first=q.kind == "lesson", expect=q.expect)
+    floor = support_floor(q) - FIGURE_SLACK
+    picked = pick_sentences(
+        kb, q, passages, lesson_first=q.kind == "lesson", expect=q.expect, figure_floor=floor
+    )
     if not picked and not q.expect:
         # the best passages hold no claim (a title page, a heading): read their documents' rest
         passages = focus_passages(kb, hits, lambda _chunk: True)
@@ -75,7 +87,7 @@ def offline_answer(
     if not picked and q.expect:
         elsewhere = other_language_passages(kb, q, hits)
         picked = pick_sentences(
-            kb, q, elsewhere, lesson_first=False, expect=q.expect, lenient=False
+            kb, q, elsewhere, lesson_first=False, expect=q.expect, lenient=False, figure_floor=floor
         )
     if not picked:
         return abstain(hits, q, wanted=q.expect)

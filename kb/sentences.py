@@ -51,6 +51,7 @@ class Sentence:
     text: str
     score: float
     vector: np.ndarray | None = None
+    support: float = 0.0  # the centred cosine with the question (kb.dense)
 
 
 def pick_sentences(
@@ -62,13 +63,15 @@ def pick_sentences(
     expect: str | None = None,
     prefer: str | None = None,
     lenient: bool = True,
+    figure_floor: float = -1.0,
 ) -> list[Sentence]:
     """Relevant, non-redundant sentences, in the question's language when the sources allow.
     With ``expect`` (the figure a factual question asks for), the answer opens with a relevant
     sentence that gives such a figure, and there is no answer when none does; the sentences
     around the figure come from its document, so that they are about the same thing. With
     ``prefer``, sentences giving such a figure rank higher, but others may answer too. Not
-    ``lenient``: see ``answer_type.gives``."""
+    ``lenient``: see ``answer_type.gives``. ``figure_floor``: the least centred cosine
+    (``kb.dense``) between the question and the sentence that gives the figure."""
     candidates = claims(hits)
     if not candidates:
         return []
@@ -96,10 +99,16 @@ def pick_sentences(
             score += FIGURE_EDGE
         if _META.search(s.text):
             score -= META_PENALTY
-        scored.append(replace(s, score=score, vector=vec))
+        scored.append(replace(s, score=score, vector=vec, support=float(sim) / CENTRED_SCALE))
     scored.sort(key=lambda s: -s.score)
     if expect:
-        answering = [s for s in scored if gives(expect, s.text, question.text, lenient)]
+        # the sentence that gives the figure must itself be near the question in meaning: across
+        # languages its words cannot be checked, and any number would do
+        answering = [
+            s
+            for s in scored
+            if gives(expect, s.text, question.text, lenient) and s.support >= figure_floor
+        ]
         if not answering:
             return []
         doc = answering[0].hit.doc.doc_id

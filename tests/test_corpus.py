@@ -143,13 +143,34 @@ def test_a_cross_city_review_answers_a_comparison_first(corpus_kb):
     assert "multi" not in within.parts
 
 
+# Behaviour the answer path of 3 December 2026 traded away to hold on outside data (evals/README.md,
+# "Outside data"): the previous rules read other-language passages through the glossary and
+# refused on what it lacked. Strict: a fix makes these pass and must then drop the mark.
+NEAR_MISS = pytest.mark.xfail(
+    strict=True,
+    reason="a near miss whose passage gives a figure of the right kind for a neighbouring fact: "
+    "without the glossary's veto across languages, telling them apart needs entailment",
+)
+OWN_LANGUAGE_FIRST = pytest.mark.xfail(
+    strict=True,
+    reason="the best passage is in the question's language and misses its words, so the answerer "
+    "abstains before reading the other-language document that gives the figure",
+)
+
+
 @pytest.mark.parametrize(
     ("question", "report"),
     [
         ("Which outages hit Hanoi's public service portal?", "hn-online-public-services-review"),
-        (
+        pytest.param(
             "What went wrong with Da Nang's free Wi-Fi after it was built?",
             "dn-wifi-cong-cong-hau-kiem",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="two English reviews that discuss Da Nang's Wi-Fi (Hanoi's, the World "
+                "Bank project's) are nearer to the question in meaning; the glossary's dense "
+                "view that lifted the Vietnamese report is gone",
+            ),
         ),
         (
             "What did the evaluation of Hanoi's metro 2A electronic ticketing find?",
@@ -189,6 +210,11 @@ def test_a_title_page_is_not_an_answer_but_its_document_is(corpus_kb):
     assert all(c.quote not in title for c in answer.citations)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="under the fused scores of 3 December 2026 each city's best documents are its "
+    "transport-centre and security briefs, whose passages give no sum (evals/README.md)",
+)
 def test_a_comparison_of_funding_quotes_sums_of_money(corpus_kb):
     # The issue's own example. Without the preference for sentences that give a sum, every part
     # was about the centres' plans and timelines and none said what paid for them.
@@ -215,7 +241,7 @@ def test_a_comparison_of_funding_quotes_sums_of_money(corpus_kb):
         # (receive) is no "nhân viên" (staff), and 33 cities are no staff
         "Giá vé tuyến BRT Kim Mã – Yên Nghĩa là bao nhiêu?",
         "Cổng dữ liệu mở Đà Nẵng có bao nhiêu lượt truy cập mỗi tháng?",
-        "Trung tâm IOC Hà Nội có bao nhiêu nhân viên?",
+        pytest.param("Trung tâm IOC Hà Nội có bao nhiêu nhân viên?", marks=NEAR_MISS),
         "How many staff work at Đà Nẵng's IOC?",
     ],
 )
@@ -268,10 +294,11 @@ def test_a_comparison_of_two_projects_in_one_city_has_a_part_for_each(corpus_kb)
         # The share is only in the Vietnamese review, below 92% of the best (English) document:
         # found by the second look in the other language; before, "the nearest documents do not
         # give the share asked for".
-        (
+        pytest.param(
             "What share of Hanoi's public services were online at the end of 2017?",
             "hn-online-public-services-review",
             "32%",
+            marks=OWN_LANGUAGE_FIRST,
         ),
     ],
 )
@@ -285,6 +312,7 @@ def test_a_figure_in_a_document_below_the_best_is_found(corpus_kb, question, doc
     assert figure in answer.citations[0].quote
 
 
+@OWN_LANGUAGE_FIRST
 def test_the_llm_is_given_the_figure_written_only_in_the_other_language(corpus_kb):
     # The LLM reads the passages the offline answerer reads; without the second look it was
     # given English passages without the share, and could only reply NO_ANSWER.
@@ -304,6 +332,7 @@ def test_the_llm_is_given_the_figure_written_only_in_the_other_language(corpus_k
     assert "32% dịch vụ công" in server.prompts[-1]
 
 
+@NEAR_MISS
 def test_a_count_from_the_other_language_must_name_what_it_counts(corpus_kb):
     # The second look in the other language reached the Vietnamese Wi-Fi report, and "spaces",
     # which the glossary does not know, was given the benefit of the doubt: 170 access points
