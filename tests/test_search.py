@@ -101,9 +101,11 @@ def test_public_only_hides_internal_documents(small_kb, mode):
     assert "t-hcm-ioc" not in {h.doc.doc_id for h in public}
     # combined with other filters too
     hcmc = Filters.make(city="hcmc", public_only=True)
-    assert {h.doc.doc_id for h in search(small_kb, IOC_QUERY, k=5, mode=mode, filters=hcmc)} <= {
-        "t-hcm-data"
-    }
+    # the only public HCMC document is Vietnamese: BM25 cannot read it for this English query
+    expected = set() if mode == "bm25" else {"t-hcm-data"}
+    assert {h.doc.doc_id for h in search(small_kb, IOC_QUERY, k=5, mode=mode, filters=hcmc)} == (
+        expected
+    )
 
 
 def test_public_only_setting_hides_internal_documents(small_kb):
@@ -120,7 +122,7 @@ def test_open_kb_honours_public_only(small_kb):
     public_kb = open_kb(small_kb.settings.with_overrides(public_only=True))
     assert public_kb.settings.public_only
     hits = search(public_kb, IOC_QUERY, k=10)
-    assert all(h.doc.access == "public" for h in hits)
+    assert hits and all(h.doc.access == "public" for h in hits)
 
 
 # -- bad and odd queries ----------------------------------------------------------------------
