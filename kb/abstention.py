@@ -282,18 +282,23 @@ def should_abstain(kb: KnowledgeBase, question: str | Question, hits: list[Hit])
     question = as_question(question)
     if not hits:
         return True
-    if any(_verbatim(word) for word in unknown_words(kb, question)):
-        return True  # an acronym or a Vietnamese name is written the same in both languages
+    if any(_verbatim(word, question) for word in unknown_words(kb, question)):
+        return True  # written the same in a passage of either language
     if own_language(question, hits) and not lexically_covered(kb, question, hits):
         return True
     return support(kb, question, hits) < support_floor(question)
 
 
-def _verbatim(word: str) -> bool:
-    """A name written the same in a passage of either language: an acronym, or a word with
-    Vietnamese diacritics (an English word capitalised inside a question, "Germany", may be
-    "Đức" in a Vietnamese passage)."""
-    return word.isupper() or fold(word) != word
+def _verbatim(word: str, question: Question) -> bool:
+    """A name written the same in a passage of either language: an acronym, a word with
+    Vietnamese diacritics, or a foreign word in a Vietnamese question ("taxi", "drone"). A
+    capitalised word inside an English question ("Germany") may be "Đức" in a Vietnamese
+    passage, so it is not."""
+    return (
+        word.isupper()
+        or fold(word) != word
+        or (question.language == "vi" and not is_vietnamese_syllable(word))
+    )
 
 
 def lexically_covered(kb: KnowledgeBase, question: Question, hits: list[Hit]) -> bool:
