@@ -103,19 +103,24 @@ def _search_once(
             translated = index.scores(question.translated, built)[keep]
             translated = np.concatenate([translated, np.zeros(len(ids) - len(translated))])
         fused = fuse(dense, lexical, readable, question.unaccented, translated)
-    order = np.argsort(-fused, kind="stable")[: max(100, 4 * k)]
-    order = [i for i in order if np.isfinite(fused[i])]
-    found.update(kb.store.get_chunks([ids[i] for i in order if ids[i] not in found]))
-    ranked = [
-        (
-            ids[i],
-            float(fused[i]),
-            float(dense[i]) if mode != "bm25" else None,
-            float(lexical[i]) if mode != "dense" else None,
-        )
-        for i in order
-        if ids[i] in found and _live(found[ids[i]], registry)
-    ]
+    order = [int(i) for i in np.argsort(-fused, kind="stable") if np.isfinite(fused[i])]
+    ranked: list[tuple[str, float, float | None, float | None]] = []
+    step = max(4 * k, 20)  # chunks read from Chroma at a time, best first
+    for start in range(0, len(order), step):
+        batch = order[start : start + step]
+        found.update(kb.store.get_chunks([ids[i] for i in batch if ids[i] not in found]))
+        ranked += [
+            (
+                ids[i],
+                float(fused[i]),
+                float(dense[i]) if mode != "bm25" else None,
+                float(lexical[i]) if mode != "dense" else None,
+            )
+            for i in batch
+            if ids[i] in found and _live(found[ids[i]], registry)
+        ]
+        if len(ranked) >= 2 * k:  # enough for per-document diversity and repeated passages
+            break
     return _diverse(ranked, found, registry, k)
 
 
