@@ -287,29 +287,40 @@ def rate_bars(frame: Any, label: str) -> Any:
     )
 
 
-def answers_history_chart(reports: list[dict[str, Any]]) -> Any:
+def rates_history_chart(
+    reports: list[dict[str, Any]], section: str, figures: tuple[str, ...], scale: Any = None
+) -> Any:
+    """Rates between 0 and 1 (``figures`` of each report's ``section``) over time."""
     import altair as alt
     import pandas as pd
 
     rows = [
-        {"when": r["_when"][:19], t("metric"): t(k), "v": _num(r["answers"].get(k))}
+        {"when": r["_when"][:19], t("metric"): t(k), "v": _num(r[section].get(k))}
         for r in reports
-        for k in ANSWER_RATES
-        if _num(r["answers"].get(k)) is not None
+        for k in figures
+        if _num(r[section].get(k)) is not None
     ]
+    legend = alt.Legend(orient="top", title=None)
+    color = (
+        alt.Color(f"{t('metric')}:N", legend=legend, scale=scale)
+        if scale is not None
+        else alt.Color(f"{t('metric')}:N", legend=legend)
+    )
     return (
         alt.Chart(pd.DataFrame(rows))
         .mark_line(point=True)
         .encode(
             x=alt.X("when:T", title=t("created_at")),
             y=alt.Y("v:Q", title=None, scale=alt.Scale(domain=[0, 1])),
-            color=alt.Color(
-                f"{t('metric')}:N", legend=alt.Legend(orient="top", title=None), scale=_rate_scale()
-            ),
+            color=color,
             tooltip=["when", t("metric"), alt.Tooltip("v:Q", format=".3f")],
         )
         .properties(height=240)
     )
+
+
+def answers_history_chart(reports: list[dict[str, Any]]) -> Any:
+    return rates_history_chart(reports, "answers", ANSWER_RATES, _rate_scale())
 
 
 def show_answer_report(report: dict[str, Any]) -> None:
@@ -447,26 +458,7 @@ def qa_bars(frame: Any) -> Any:
 
 
 def qa_history_chart(reports: list[dict[str, Any]]) -> Any:
-    import altair as alt
-    import pandas as pd
-
-    rows = [
-        {"when": r["_when"][:19], t("metric"): t(k), "v": _num(r["qa"].get(k))}
-        for r in reports
-        for k in QA_FIGURES
-        if _num(r["qa"].get(k)) is not None
-    ]
-    return (
-        alt.Chart(pd.DataFrame(rows))
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("when:T", title=t("created_at")),
-            y=alt.Y("v:Q", title=None, scale=alt.Scale(domain=[0, 1])),
-            color=alt.Color(f"{t('metric')}:N", legend=alt.Legend(orient="top", title=None)),
-            tooltip=["when", t("metric"), alt.Tooltip("v:Q", format=".3f")],
-        )
-        .properties(height=240)
-    )
+    return rates_history_chart(reports, "qa", QA_FIGURES)
 
 
 def show_qa_report(report: dict[str, Any]) -> None:
