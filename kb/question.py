@@ -92,15 +92,6 @@ class Question:
         )
 
     @cached_property
-    def folded(self) -> str:
-        return fold(self.text.lower())
-
-    @cached_property
-    def terms(self) -> frozenset[str]:
-        """Folded content syllables (``kb.text.content_terms``)."""
-        return content_terms(self.text)
-
-    @cached_property
     def acronyms(self) -> list[str]:
         return acronyms(self.text)
 
