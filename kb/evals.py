@@ -14,7 +14,7 @@ import json
 import time
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,10 +43,11 @@ class Query:
     metadata: dict[str, Any]
 
 
-def _jsonl(path: Path) -> list[dict[str, Any]]:
+def json_objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Each non-blank line of a JSON Lines file as (line number, object); a missing file or a
+    line that is not a JSON object raises :class:`DatasetError` naming the file and line."""
     if not path.is_file():
         raise DatasetError(f"{path}: file not found")
-    rows = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
@@ -54,7 +55,15 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise DatasetError(f"{path}:{n}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(row, dict) or "_id" not in row or "text" not in row:
+        if not isinstance(row, dict):
+            raise DatasetError(f"{path}:{n}: each line must be a JSON object")
+        yield n, row
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    for n, row in json_objects(path):
+        if "_id" not in row or "text" not in row:
             raise DatasetError(f'{path}:{n}: each line needs "_id" and "text"')
         rows.append(row)
     return rows

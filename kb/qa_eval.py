@@ -14,7 +14,6 @@ overall, per kind (same / cross language) and per question language.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import time
 import unicodedata
@@ -25,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kb.evals import DatasetError, Progress
+from kb.evals import DatasetError, Progress, json_objects
 from kb.knowledge_base import KnowledgeBase, open_kb
 from kb.metrics import percentile
 from kb.settings import Settings
@@ -83,19 +82,9 @@ _FIELDS: dict[str, tuple[type | tuple[type, ...], str]] = {
 def load_questions(path: Path) -> list[QAQuestion]:
     """Every question of ``questions.jsonl``; a malformed line raises :class:`DatasetError`
     naming the file and line."""
-    if not path.is_file():
-        raise DatasetError(f"{path}: file not found")
     out: list[QAQuestion] = []
     seen: dict[str, int] = {}
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DatasetError(f"{path}:{n}: not valid JSON ({exc.msg})") from exc
-        if not isinstance(row, dict):
-            raise DatasetError(f"{path}:{n}: each line must be a JSON object")
+    for n, row in json_objects(path):
         for name, (kind, what) in _FIELDS.items():
             if name not in row:
                 raise DatasetError(f'{path}:{n}: missing field "{name}"')
