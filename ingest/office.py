@@ -116,6 +116,15 @@ def table_rows(rows: Iterable[list[str]]) -> str:
     return "\n".join(out)
 
 
+# antiword prints a table row as ``|cell   |cell   |``, each cell padded to its column's width
+_ANTIWORD_ROW = re.compile(r"^\|(.*)\|[ \t]*$", re.MULTILINE)
+
+
+def _antiword_cells(row: str) -> list[str]:
+    """A row's cells, unpadded, so a .doc table reads ``cell | cell`` as a .docx table does."""
+    return [_clean(cell) for cell in row.split("|")]
+
+
 def load_doc(path: Path, timeout: float) -> Loaded:
     """A legacy Word 97-2003 file, through antiword (Debian package ``antiword``)."""
     raw_head = path.read_bytes()[: 1 << 20]
@@ -133,6 +142,7 @@ def load_doc(path: Path, timeout: float) -> Loaded:
         reason = err.splitlines()[-1] if err else f"antiword exit code {proc.returncode}"
         raise LoadError(f"corrupt or unreadable Word (.doc) file ({reason[:200]})")
     text = nfc(proc.stdout.decode("utf-8", "replace")).replace("\r", "")
+    text = _ANTIWORD_ROW.sub(lambda m: table_rows([_antiword_cells(m[1])]), text)
     text = re.sub(r"\n{3,}", "\n\n", re.sub(r"[ \t]+\n", "\n", text)).strip()
     if not text:
         raise LoadError("Word (.doc) file has no text")

@@ -26,11 +26,18 @@ from office_files import (
     make_xlsx,
     rezip,
 )
+from test_ingest import store_args
 
 from ingest import office
 from ingest.chunking import chunk_document
 from ingest.loaders import LoadError, load_file
 from ingest.reader import Limits, Parsed, read_outcome
+from scripts.text_fidelity import fidelity
+
+DOC_DIR = Path(__file__).parent / "data" / "doc"  # Word 97-2003 files: see its README
+needs_antiword = pytest.mark.skipif(
+    shutil.which("antiword") is None, reason="Debian antiword not installed"
+)
 
 
 def sections(loaded) -> dict[str, str]:
@@ -140,14 +147,39 @@ def test_a_sheet_over_the_cell_limit_fails_while_streaming(
 def test_legacy_doc_without_antiword_names_the_package(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "old.doc"
-    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(2000))
     monkeypatch.setenv("PATH", str(tmp_path / "nothing-here"))
     with pytest.raises(LoadError, match=r"'antiword' program, which is not installed.*antiword"):
-        load_file(path, 100)
+        load_file(DOC_DIR / "den-led-da-nang.doc", 100)
 
 
-@pytest.mark.skipif(shutil.which("antiword") is None, reason="Debian antiword not installed")
+@needs_antiword
+def test_a_word_97_doc_keeps_every_vietnamese_letter(tmp_path: Path) -> None:
+    """A real Word 97-2003 file (saved by LibreOffice) read by antiword: the same words as its
+    source, every letter with its diacritics, table rows as ``cell | cell``, the lessons
+    heading still a section."""
+    loaded = load_file(DOC_DIR / "den-led-da-nang.doc", 100)
+    assert loaded.fmt == "doc"
+    truth = (DOC_DIR / "den-led-da-nang.txt").read_text(encoding="utf-8")
+    kept = fidelity(loaded.text, truth)
+    assert kept.words > 250 and kept.marked > 200  # the comparison has something to compare
+    assert (kept.words_differing, kept.marked_lost) == (0, 0), loaded.text
+    assert "Bài học kinh nghiệm" in sections(loaded)
+    assert "Năm | Điện năng (GWh) | Ghi chú\n2018 | 21,5 | trước dự án\n" in loaded.text
+    chunks = chunk_document("d", "v" * 16, loaded)
+    [lesson] = [c for c in chunks if c.section == "Bài học kinh nghiệm"]
+    assert lesson.is_lesson and "dự toán chi phí bảo trì" in lesson.text
+
+
+@needs_antiword
+def test_doc_files_made_by_microsoft_word() -> None:
+    """Word's own files (from olefile's and oletools' test data): text read, password refused."""
+    loaded = load_file(DOC_DIR / "olefile-test-ole-file.doc", 100)
+    assert loaded.text == "Test OLE file, saved as Word 97-2003 Document."
+    with pytest.raises(LoadError, match=r"password-protected \(encrypted\) Word \(\.doc\)"):
+        load_file(DOC_DIR / "oletools-encrypted.doc", 100)
+
+
+@needs_antiword
 def test_a_broken_doc_is_refused_with_antiword_reason(tmp_path: Path) -> None:
     path = tmp_path / "old.doc"
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(2000))
@@ -171,9 +203,7 @@ def test_office_files_ingest_with_sidecars_incrementally_and_prune(
     (folder / "slides.pptx.meta.yaml").write_text(
         "id: t-ioc-slides\ncity: hanoi\nyear: 2022\ndoc_type: presentation\n", encoding="utf-8"
     )
-    settings = settings_factory()
-    args = ["--store", settings.store, "--cache-dir", settings.cache_dir]
-    args += ["--collection", settings.collection]
+    args = store_args(settings_factory())
     code, out, err = kb_cli("ingest", folder, "--json", *args)
     assert code == 0, err
     first = json.loads(out)
@@ -205,6 +235,31 @@ def test_office_files_ingest_with_sidecars_incrementally_and_prune(
     code, out, _ = kb_cli("ingest", folder, "--json", *args)
     third = json.loads(out)
     assert (third["updated"], third["unchanged"], third["removed"]) == (1, 1, 1)
+
+
+@needs_antiword
+def test_doc_files_through_kb_ingest(tmp_path: Path, settings_factory, kb_cli) -> None:
+    """``kb ingest`` of .doc files: read and searchable in Vietnamese; the encrypted one fails
+    alone, named with its reason."""
+    folder = tmp_path / "legacy"
+    folder.mkdir()
+    for name in ("den-led-da-nang.doc", "olefile-test-ole-file.doc", "oletools-encrypted.doc"):
+        shutil.copy(DOC_DIR / name, folder / name)
+    args = store_args(settings_factory())
+    code, out, err = kb_cli("ingest", folder, "--json", *args)
+    assert code == 1, err
+    report = json.loads(out)
+    assert report["added"] == 2
+    [(path, reason)] = [(f["path"], f["error"]) for f in report["failed"]]
+    assert path.endswith("oletools-encrypted.doc") and "password-protected" in reason
+
+    code, out, _ = kb_cli("docs", "--json", *args)
+    docs = {d["title"]: d for d in json.loads(out)["documents"]}
+    led = docs["Chiếu sáng thông minh ở Đà Nẵng: bài học từ đèn LED"]
+    assert (led["fmt"], led["language"]) == ("doc", "vi")
+    code, out, _ = kb_cli("search", "chi phí bảo trì bộ điều khiển đèn", "--json", *args)
+    hits = json.loads(out)["results"]
+    assert hits[0]["doc_id"] == led["doc_id"], hits
 
 
 def test_parsed_office_file_keeps_slide_pages_through_the_worker(tmp_path: Path) -> None:
