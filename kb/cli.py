@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from kb.page_label import page_label
 from kb.serialize import answer_json, documents_json, search_json
 from kb.settings import Settings, load_settings
 from kb.store import StoreError
@@ -327,7 +328,9 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     if not hits:
         print("no results")
     for h in hits:
-        page = f" p.{h.chunk.page}" if h.chunk.page else ""
+        page = (
+            f" {page_label(h.doc.fmt, h.chunk.page, 'en', h.chunk.section)}" if h.chunk.page else ""
+        )
         lesson = " [lesson]" if h.chunk.is_lesson else ""
         if h.chunk.ocr:  # read from a scan: the words may be wrong
             lesson += f" [OCR {h.chunk.ocr_confidence or 0:.0f}%]"
@@ -360,8 +363,10 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         print(f"\n{warning}")
     if answer.citations:
         print("\nSources:")
+    registry = kb.store.registry() if answer.citations else {}
     for c in answer.citations:
-        page = f", p.{c.page}" if c.page else ""
+        doc = registry.get(c.doc_id)
+        page = f", {page_label(doc.fmt if doc else '', c.page, 'en', c.section)}" if c.page else ""
         print(f"[{c.n}] {c.title} ({c.city}{page}) — {c.doc_id}")
         print(f"    “{c.quote}”")
     return 0

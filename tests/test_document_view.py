@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from conftest import make_pdf
-from office_files import make_docx, make_pptx
-from test_app import make_app, page_html, point_at, run
+from office_files import make_docx, make_pptx, make_xlsx
+from test_app import bodies, make_app, page_html, point_at, run
 
 from ingest import ingest_paths
+from kb.types import Citation
 from kb.ui.blocks import blocks, passage_html
+from kb.ui.render import citation_card
 from scripts.scans import rasterise
 
 HOSTILE = (
@@ -61,12 +64,13 @@ def test_a_cited_span_across_blocks_stays_marked_and_anchored_once() -> None:
 
 @pytest.fixture
 def formats_env(tmp_path: Path, settings_factory, monkeypatch, session_cache):
-    """A store with a .docx, a .pptx and a scanned PDF (OCR'd for real)."""
+    """A store with a .docx, a .pptx, a .xlsx and a scanned PDF (OCR'd for real)."""
     from kb.knowledge_base import open_kb
 
     corpus = tmp_path / "corpus"
     make_docx(corpus / "den.docx")
     make_pptx(corpus / "ioc.pptx")
+    make_xlsx(corpus / "projects.xlsx")
     src = make_pdf(
         tmp_path / "src" / "scan-src.pdf",
         [
@@ -74,7 +78,7 @@ def formats_env(tmp_path: Path, settings_factory, monkeypatch, session_cache):
             "thành phố phê duyệt đề án chiếu sáng thông minh giai đoạn 2020-2025."
         ],
     )
-    names = [("den.docx", "t-den"), ("ioc.pptx", "t-ioc")]
+    names = [("den.docx", "t-den"), ("ioc.pptx", "t-ioc"), ("projects.xlsx", "t-projects")]
     if shutil.which("tesseract"):  # without it the scan fails (tests/test_ocr.py says how)
         (corpus / "scan.pdf").write_bytes(rasterise(src.read_bytes(), dpi=200, seed=2))
         names.append(("scan.pdf", "t-scan"))
@@ -96,7 +100,14 @@ def test_document_view_of_office_files_and_scans(formats_env) -> None:
 
     html = page_html(run(make_app(page="documents", doc="t-ioc")))
     assert "<h4>Trang chiếu 2</h4>" in html  # the slide number as its page heading
+    assert "<h4>Trang 2</h4>" not in html
     assert "Notes: Người trình bày" in html
+    html = page_html(run(make_app(page="documents", doc="t-projects")))
+    assert "<h4>Trang tính: Mốc thời gian</h4>" in html  # a sheet by its name
+
+    at = run(make_app(page="documents", doc="t-ioc", lang="en"))
+    assert "<h4>Slide 2</h4>" in page_html(at)
+    assert at.get("button_group")[0].proto.options[0].content == "Slide"  # "by slide"
 
     if shutil.which("tesseract") is None:
         pytest.skip("no tesseract")
@@ -118,3 +129,19 @@ def test_a_low_confidence_scan_is_flagged_and_a_text_page_is_not() -> None:
     assert "42%" in ocr_flag([chunk(95.0), chunk(42.0)])
     assert ocr_flag([chunk(91.0)]).startswith('<div class="kb-ocr">')
     assert ocr_flag([chunk(None, ocr=False)]) == ""
+
+
+def test_citation_cards_name_slides_and_sheets(formats_env) -> None:
+    """A cited slide is a slide ("Trang chiếu 2"), not a page; a sheet goes by its name."""
+    at = run(make_app(q="Vì sao cần tích hợp dữ liệu trước khi mua màn hình cho trung tâm IOC?"))
+    cards = [b for b in bodies(at) if 'class="kb-card"' in b]
+    slides = [c for c in cards if "doc=t-ioc" in c]
+    assert slides, page_html(at)
+    assert all("<span>Trang chiếu 2</span>" in c for c in slides), slides
+    assert not any("<span>Trang 2</span>" in c for c in slides), slides
+
+    sheet = Citation(1, "t-projects", "t-projects#1", "Dự án", "hanoi", 1, "iParking", 0, 8)
+    card = citation_card(replace(sheet, section="Dự án"), [], fmt="xlsx")
+    assert "<span>Trang tính: Dự án</span>" in card and "§" not in card
+    pdf_card = citation_card(replace(sheet, section="Kết quả"), [], fmt="pdf")
+    assert "<span>Trang 1</span>" in pdf_card and "§ Kết quả" in pdf_card

@@ -225,6 +225,12 @@ def test_office_files_ingest_with_sidecars_incrementally_and_prune(
     hits = json.loads(out)["results"]
     assert hits[0]["doc_id"] == "t-ioc-slides" and hits[0]["page"] == 2
     assert hits[0]["ocr"] is False
+    code, out, _ = kb_cli("search", "giao đầu mối vận hành IOC", "-k", "1", *args)
+    assert " Slide 2" in out.splitlines()[0] and " p." not in out, out  # a slide, not a page
+    question = "Vì sao cần tích hợp dữ liệu trước khi mua màn hình cho trung tâm IOC?"
+    code, out, err = kb_cli("ask", question, "--offline", *args)
+    assert code == 0 and "\nSources:\n" in out, err
+    assert "(hanoi, Slide 2) — t-ioc-slides" in out, out
 
     code, out, _ = kb_cli("ingest", folder, "--json", *args)
     again = json.loads(out)

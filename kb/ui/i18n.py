@@ -137,9 +137,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "vi": "Mở tài liệu tại đoạn trích",
         "en": "Open the document at this passage",
     },
-    "page_n": {"vi": "Trang {n}", "en": "Page {n}"},
-    "slide_n": {"vi": "Trang chiếu {n}", "en": "Slide {n}"},
-    "sheet_n": {"vi": "Trang tính {n}", "en": "Sheet {n}"},
     "ocr_note": {
         "vi": "Văn bản của {n} trang được nhận dạng từ bản quét (OCR) và có thể có lỗi;"
         " hãy đối chiếu với tệp gốc.",
@@ -205,7 +202,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "text": {"vi": "Nội dung", "en": "Text"},
     "chunk_list": {"vi": "Danh sách đoạn", "en": "Chunks"},
     "group_by": {"vi": "Hiển thị theo", "en": "Show by"},
-    "by_page": {"vi": "Trang", "en": "Page"},
     "by_section": {"vi": "Mục", "en": "Section"},
     "download": {"vi": "Tải tệp gốc", "en": "Download the original file"},
     "file_unavailable": {

@@ -118,10 +118,15 @@ def _apply_pending_question() -> None:
 
 
 # -- rendering ---------------------------------------------------------------------------------
-def show_sources(answer: Answer, question: str) -> None:
+def show_sources(answer: Answer, question: str, formats: dict[str, str]) -> None:
+    """One card per citation; ``formats`` (document id to format) says whether its page is a
+    page, a slide or a sheet."""
     terms = query_terms(question)
-    cards = "".join(render.citation_card(c, terms, question) for c in answer.citations)
-    render.html(cards)
+    cards = (
+        render.citation_card(c, terms, question, formats.get(c.doc_id, ""))
+        for c in answer.citations
+    )
+    render.html("".join(cards))
 
 
 def show_abstained(answer: Answer, question: str) -> None:
@@ -158,7 +163,7 @@ def show_feedback(s: Any, question: str, answer: Answer) -> None:
             st.rerun()
 
 
-def show_answer(answer: Answer, question: str) -> None:
+def show_answer(answer: Answer, question: str, formats: dict[str, str]) -> None:
     if answer.abstained:
         show_abstained(answer, question)
         return
@@ -180,10 +185,12 @@ def show_answer(answer: Answer, question: str) -> None:
         render.html(f'<p class="kb-meta">{esc(answer.note)}</p>')
     if answer.citations:
         st.subheader(t("sources"))
-        show_sources(answer, question)
+        show_sources(answer, question, formats)
 
 
-def show_compare(kb: Any, question: str, filters: Filters) -> list[tuple[str, Answer]]:
+def show_compare(
+    kb: Any, question: str, filters: Filters, formats: dict[str, str]
+) -> list[tuple[str, Answer]]:
     """One answer per city, side by side."""
     from dataclasses import replace
 
@@ -191,7 +198,6 @@ def show_compare(kb: Any, question: str, filters: Filters) -> list[tuple[str, An
     with st.spinner(t("thinking")):
         for city in COMPARE_CITIES:
             results.append((city, _cached_ask(kb, question, replace(filters, city=(city,)))))
-    terms = query_terms(question)
     cols = st.columns(len(results))
     for col, (city, ans) in zip(cols, results, strict=True):
         with col:
@@ -205,7 +211,7 @@ def show_compare(kb: Any, question: str, filters: Filters) -> list[tuple[str, An
             if warning:
                 st.caption(f":material/rule: {warning}")
             render.html(render.answer_html(ans.text, ans.citations, question))
-            render.html("".join(render.citation_card(c, terms, question) for c in ans.citations))
+            show_sources(ans, question, formats)
     return results
 
 
@@ -276,11 +282,12 @@ def page() -> None:
     if summary:
         st.caption(t("filters_active", what=summary))
     scoped = state.scoped(filters, s)
+    formats = {d.doc_id: d.fmt for d in docs}
     from kb.search import QueryError
 
     try:
         if compare:
-            results = show_compare(kb, question, scoped)
+            results = show_compare(kb, question, scoped, formats)
             if any(not a.abstained for _, a in results):
                 show_feedback(s, question, combined(results))
             return
@@ -289,5 +296,5 @@ def page() -> None:
     except QueryError as exc:
         st.warning(str(exc))
         return
-    show_answer(answer, question)
+    show_answer(answer, question, formats)
     show_feedback(s, question, answer)

@@ -12,10 +12,11 @@ from typing import Any
 
 import streamlit as st
 
+from kb.page_label import page_label, page_word
 from kb.text import fold
 from kb.ui import render, state
 from kb.ui.highlight import esc, query_terms
-from kb.ui.i18n import field_label, t, value_label
+from kb.ui.i18n import field_label, get_lang, t, value_label
 
 TABLE_FILTERS = ("city", "domain", "outcome", "doc_type", "language")
 DOC_PARAMS = ("doc", "chunk", "s", "e", "q")
@@ -151,22 +152,19 @@ def list_view(docs: list[Any]) -> None:
         st.rerun()
 
 
-PAGE_LABELS = {"pptx": "slide_n", "xlsx": "sheet_n"}  # what a "page" is in these formats
-
-
 def _groups(
     text_groups: list[tuple[str, int | None, list]], by: str, fmt: str = ""
 ) -> list[tuple[str, list]]:
-    """Merge consecutive (section, page, chunks) groups by page or by section, with headings."""
+    """Merge consecutive (section, page, chunks) groups by page or by section, with headings
+    (a page of a document of format ``fmt`` headed as what it is: a slide, a sheet)."""
     out: list[tuple[Any, str, list]] = []
-    label = PAGE_LABELS.get(fmt, "page_n")
     for section, page, chunks in text_groups:
         key = page if by == "page" else section
         if out and out[-1][0] == key:
             out[-1][2].extend(chunks)
             continue
         if by == "page":
-            heading = t(label, n=page) if page is not None else ""
+            heading = page_label(fmt, page, get_lang(), section) if page is not None else ""
         else:
             heading = section or t("untitled_section")
         out.append((key, heading, list(chunks)))
@@ -269,13 +267,14 @@ def doc_view(kb: Any, doc_id: str) -> None:
                 st.info(t("no_text"))
             else:
                 options = ["page", "section"] if has_pages else ["section"]
+                names = {"page": page_word(doc.fmt, get_lang()), "section": t("by_section")}
                 by = "page"
                 if len(options) > 1:
                     by = st.segmented_control(
                         t("group_by"),
                         options,
                         default="page",
-                        format_func=lambda o: t("by_" + o),
+                        format_func=names.__getitem__,
                         key="doc_group_by",
                         required=True,
                     )
@@ -287,10 +286,10 @@ def doc_view(kb: Any, doc_id: str) -> None:
                 if cited:
                     render.scroll_to_cited()
         with tab_chunks:
-            chunk_table(all_chunks, chunk_id)
+            chunk_table(all_chunks, chunk_id, doc.fmt)
 
 
-def chunk_table(chunks: list[Any], cited: str | None) -> None:
+def chunk_table(chunks: list[Any], cited: str | None, fmt: str) -> None:
     import pandas as pd
 
     if not chunks:
@@ -320,7 +319,7 @@ def chunk_table(chunks: list[Any], cited: str | None) -> None:
             "#": cc.NumberColumn("#", format="%d", width="small"),
             "cited": cc.TextColumn("", width="small"),
             "section": cc.TextColumn(t("section")),
-            "page": cc.NumberColumn(t("by_page"), format="%d", width="small"),
+            "page": cc.NumberColumn(page_word(fmt, get_lang()), format="%d", width="small"),
             "lesson": cc.CheckboxColumn(t("lesson"), width="small"),
             "chars": cc.NumberColumn("chars", format="%d", width="small"),
             "text": cc.TextColumn(t("text"), width="large"),

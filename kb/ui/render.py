@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+from kb.page_label import where
 from kb.types import Answer, Citation, DocMeta
 from kb.ui.blocks import passage_html, passage_links
 from kb.ui.highlight import esc, highlight
@@ -130,10 +131,11 @@ def doc_badges(
     city: str = "",
     year: int | None = None,
     outcome: str = "",
-    page: int | None = None,
+    page: str = "",
     section: str = "",
     extra: list[str] | None = None,
 ) -> str:
+    """The metadata line: city, year, outcome, ``page`` (already worded: "Slide 2"), section."""
     parts = []
     if city:
         parts.append(badge(value_label("city", city), "kb-city"))
@@ -141,8 +143,8 @@ def doc_badges(
         parts.append(f"<span>{esc(year)}</span>")
     if outcome:
         parts.append(badge(value_label("outcome", outcome), f"kb-out-{esc(outcome)}"))
-    if page is not None:
-        parts.append(f"<span>{esc(t('page_n', n=page))}</span>")
+    if page:
+        parts.append(f"<span>{esc(page)}</span>")
     if section:
         parts.append(f"<span>§ {esc(section)}</span>")
     parts.extend(extra or [])
@@ -183,14 +185,16 @@ def answer_html(text: str, citations: list[Citation], q: str | None = None) -> s
     return '<div class="kb-answer">' + "".join(blocks) + "</div>"
 
 
-def citation_card(c: Citation, terms: list[str], q: str | None = None) -> str:
-    """One source: title, city, year, outcome badge, page, and the quote with terms marked."""
+def citation_card(c: Citation, terms: list[str], q: str | None = None, fmt: str = "") -> str:
+    """One source: title, city, year, outcome badge, page (a slide or a sheet in a document of
+    format ``fmt``), and the quote with terms marked."""
     href = esc(cite_href(c, q))
+    page, section = where(fmt, c.page, get_lang(), c.section)
     return (
         f'<div class="kb-card" id="kb-cite-{c.n}">'
         f'<div class="kb-card-head"><a class="kb-num" href="{href}" target="_self">[{c.n}]</a>'
         f'<a class="kb-title" href="{href}" target="_self">{esc(c.title or c.doc_id)}</a></div>'
-        + doc_badges(c.city, c.year, c.outcome, c.page, c.section)
+        + doc_badges(c.city, c.year, c.outcome, page, section)
         + f'<div class="kb-quote">{highlight(c.quote, terms)}</div>'
         f'<a class="kb-open" href="{href}" target="_self">{esc(t("open_document"))} →</a>'
         "</div>"
