@@ -21,6 +21,7 @@ from ingest.reader import Limits, Parsed, ReaderPool
 from ingest.walk import Found, in_shard, walk
 from kb.embed_cache import SeedCacheError
 from kb.knowledge_base import KnowledgeBase
+from kb.lessons import write as lessons
 from kb.text import detect_language, nfc, passage_text
 from kb.types import Chunk, DocMeta
 
@@ -274,6 +275,7 @@ def _upsert(
         if old.path != shown:
             kb.store.commit_document(replace(old, path=shown))
             kb.store.bump_generation()
+        registry[doc_id] = lessons.refresh(kb, replace(old, path=shown))
         return FileResult(shown, "unchanged", doc_id, len(chunks))
     _write(kb, doc, chunks, progress)
     return FileResult(shown, "updated" if old else "added", doc_id, len(chunks))
@@ -346,12 +348,16 @@ def _write(kb: KnowledgeBase, doc: DocMeta, chunks: list, progress: Progress | N
             progress(f"embedding {doc.doc_id}", done, len(texts))
 
     vectors = embedder.passages(texts, on_batch=_batch)
+    records, record_vectors = lessons.prepare(kb, doc, chunks)
+    doc = replace(doc, lessons=lessons.lessons_key(doc.version))
     kb.store.add_chunks(doc, chunks, vectors, hashes)
+    lessons.add(kb.store, doc.lessons, records, record_vectors)
     kb.store.commit_document(doc)
     # the generation moves before the old chunks go: a reader that read the registry earlier
     # sees it change and searches again instead of finding neither version
     kb.store.bump_generation()
     kb.store.delete_other_versions(doc.doc_id, doc.version)
+    kb.store.delete_other_lesson_versions(doc.doc_id, doc.lessons)
 
 
 def _prune(

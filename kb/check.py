@@ -97,13 +97,27 @@ def _scan(store: Store) -> CheckReport:
     return report
 
 
+def stale_lesson_records(store: Store) -> list[str]:
+    """Lesson records no reader can see: their document is gone or holds another key."""
+    registry = store.registry()
+    return [
+        rid
+        for rid, _, meta, _ in store.iter_lesson_records()
+        if getattr(registry.get(str(meta.get("doc_id"))), "lessons", None) != meta.get("version")
+    ]
+
+
 def sweep_orphans(store: Store) -> int:
-    """Delete chunks no reader can see (interrupted writes, replaced versions)."""
+    """Delete chunks and lesson records no reader can see (interrupted writes, replaced
+    versions)."""
     report = _scan(store)
     junk = report.orphan_chunks + report.stale_chunks
     if junk:
         store.delete_chunks(junk)
-    return len(junk)
+    lessons = stale_lesson_records(store)
+    if lessons:
+        store.delete_lesson_records(lessons)
+    return len(junk) + len(lessons)
 
 
 def check(kb: KnowledgeBase, repair: bool = False) -> CheckReport:
@@ -117,6 +131,10 @@ def check(kb: KnowledgeBase, repair: bool = False) -> CheckReport:
     if junk:
         kb.store.delete_chunks(junk)
         repaired.append(f"deleted {len(junk)} invisible or duplicate chunks")
+    lessons = stale_lesson_records(kb.store)
+    if lessons:
+        kb.store.delete_lesson_records(lessons)
+        repaired.append(f"deleted {len(lessons)} invisible lesson records")
     for doc_id in report.incomplete_docs:
         doc = kb.store.document(doc_id)
         kb.store.forget_document(doc_id)

@@ -94,6 +94,23 @@ def parser() -> argparse.ArgumentParser:
         _common(p)
         _json(p)
 
+    p = sub.add_parser("lessons", help="lessons, causes and recommendations, by theme")
+    p.add_argument("--city", action="append", help="hanoi, hcmc, danang or multi (repeatable)")
+    p.add_argument("--domain", action="append", help="a document domain, e.g. traffic")
+    p.add_argument(
+        "--kind", action="append", help="lesson, cause, recommendation or success_factor"
+    )
+    p.add_argument("--theme", action="append", help="a theme id (from the --json output)")
+    p.add_argument(
+        "--lang", action="append", dest="language", help="vi or en: lessons written in it"
+    )
+    p.add_argument(
+        "--label-lang", choices=["vi", "en"], default="en", help="the themes' labels (default en)"
+    )
+    p.add_argument("--public-only", action="store_true", help="hide internal documents")
+    _common(p)
+    _json(p)
+
     p = sub.add_parser("check", help="check (and repair) the store's consistency")
     p.add_argument("--repair", action="store_true")
     _common(p)
@@ -197,7 +214,7 @@ def _print_json(obj: Any) -> None:
 # Commands that only read: from a shell they end with os._exit once their output is flushed,
 # skipping the interpreter's teardown of Chroma, onnxruntime and a few hundred modules
 # (0.4-0.5 s of every cold `kb ask` here). Called as a function (tests, scripts), they return.
-READ_ONLY = frozenset({"search", "ask", "docs", "stats"})
+READ_ONLY = frozenset({"search", "ask", "docs", "stats", "lessons"})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -403,6 +420,36 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_lessons(args: argparse.Namespace, settings: Settings) -> int:
+    from kb.lessons.listing import LessonError, lessons
+
+    try:
+        found = lessons(
+            _open(settings),
+            city=args.city,
+            domain=args.domain,
+            kind=args.kind,
+            theme=args.theme,
+            language=args.language,
+            public_only=args.public_only,
+        )
+    except LessonError as exc:
+        flag = "--lang" if exc.field == "lang" else f"--{exc.field}"
+        raise UsageError(f"{flag}: {exc}") from exc
+    if args.json:
+        _print_json(found.to_json(args.label_lang))
+        return 0
+    groups = found.by_theme()
+    for theme in found.themes:
+        cities = ", ".join(f"{c} {n}" for c, n in theme.cities.items())
+        print(f"{theme.id}  {theme.label(args.label_lang)}  ({theme.size}: {cities})")
+        for x in groups[theme.id]:
+            print(f"  - [{x.kind}] {' '.join(x.text.split())}")
+            print(f"    {x.doc_id} ({x.city}, {x.year or '?'})")
+    print(f"{len(found.lessons)} lessons in {len(found.themes)} themes")
+    return 0
+
+
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     from kb.check import check
 
@@ -560,6 +607,7 @@ COMMANDS = {
     "ask": cmd_ask,
     "docs": cmd_docs,
     "stats": cmd_stats,
+    "lessons": cmd_lessons,
     "check": cmd_check,
     "eval": cmd_eval,
     "export-embeddings": cmd_export,

@@ -173,6 +173,10 @@ class Store:
             space = {"hnsw:space": "cosine"}
             self.chunks = self.client.get_or_create_collection(settings.collection, metadata=space)
             self.registry_col = self.client.get_or_create_collection(settings.collection + "-docs")
+            # lesson records (kb.lessons), written and deleted with their document's chunks
+            self.lessons_col = self.client.get_or_create_collection(
+                settings.collection + "-lessons", metadata=space
+            )
         self._registry_cache: tuple[str, dict[str, DocMeta]] | None = None
 
     def guard(self) -> contextlib.AbstractContextManager[None]:
@@ -227,6 +231,7 @@ class Store:
         with self.guard():
             self.registry_col.delete(ids=[doc_id])
             self.chunks.delete(where={"doc_id": doc_id})
+            self.lessons_col.delete(where={"doc_id": doc_id})
 
     # -- chunks ---------------------------------------------------------------------------
     def add_chunks(
@@ -261,6 +266,47 @@ class Store:
         with self.guard():
             for i in range(0, len(ids), PAGE):
                 self.chunks.delete(ids=ids[i : i + PAGE])
+
+    # -- lesson records -------------------------------------------------------------------
+    def add_lesson_records(
+        self, ids: list[str], texts: list[str], metas: list[dict[str, Any]], vectors: np.ndarray
+    ) -> None:
+        """Write lesson records (built by ``kb.lessons.write``) beside the chunks."""
+        with self.guard():
+            for i in range(0, len(ids), PAGE):
+                self.lessons_col.add(
+                    ids=ids[i : i + PAGE],
+                    documents=texts[i : i + PAGE],
+                    metadatas=metas[i : i + PAGE],
+                    embeddings=vectors[i : i + PAGE].tolist(),
+                )
+
+    def delete_other_lesson_versions(self, doc_id: str, key: str) -> None:
+        with self.guard():
+            self.lessons_col.delete(where={"$and": [{"doc_id": doc_id}, {"version": {"$ne": key}}]})
+
+    def delete_lesson_records(self, ids: list[str]) -> None:
+        with self.guard():
+            for i in range(0, len(ids), PAGE):
+                self.lessons_col.delete(ids=ids[i : i + PAGE])
+
+    def iter_lesson_records(
+        self, where: dict[str, Any] | None = None, with_vectors: bool = False
+    ) -> Iterator[tuple[str, str, dict[str, Any], np.ndarray | None]]:
+        """Every stored lesson record (id, text, metadata, vector), committed or not."""
+        include = ["metadatas", "documents"] + (["embeddings"] if with_vectors else [])
+        offset = 0
+        while True:
+            with self.guard():
+                got = self.lessons_col.get(where=where, include=include, limit=PAGE, offset=offset)
+            ids = got["ids"]
+            if not ids:
+                return
+            vecs = got.get("embeddings") if with_vectors else None
+            for i, rid in enumerate(ids):
+                vec = np.asarray(vecs[i], dtype=np.float32) if vecs is not None else None
+                yield rid, got["documents"][i] or "", got["metadatas"][i], vec
+            offset += len(ids)
 
     def count(self) -> int:
         with self.guard():

@@ -45,6 +45,9 @@ class DocMeta:
     n_pages: int = 0
     ingested_at: str = ""
     pages_ocr: int = 0  # pages whose text was recognised from a scan
+    # the key its lesson records are stored under (kb.lessons.write): readers trust only the
+    # records with this key, as they trust only the chunks of ``version``
+    lessons: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
