@@ -138,6 +138,14 @@ def parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="a question-answer set (DIR/corpus, DIR/questions.jsonl), beside the baseline",
     )
+    p.add_argument(
+        "--lessons",
+        nargs="?",
+        const=Path("evals/lessons/labels.jsonl"),
+        type=Path,
+        metavar="LABELS",
+        help="lesson records and themes against a labelled set (default evals/lessons)",
+    )
     p.add_argument("--limit", type=int, help="with --qa: N questions of each kind and language")
     p.add_argument("--no-baseline", action="store_true", help="with --qa: skip the baseline")
     p.add_argument(
@@ -469,6 +477,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.qa is not None:
         return _eval_qa(args, settings)
+    if args.lessons is not None:
+        return _eval_lessons(args, settings)
     if args.limit is not None or args.no_baseline:
         raise UsageError("--limit and --no-baseline go with --qa")
     if args.beir is not None and args.query_set is not None:
@@ -520,6 +530,29 @@ def _eval_qa(args: argparse.Namespace, settings: Settings) -> int:
         _print_json(result)
     else:
         print(qa_eval.markdown(result))
+    return 0
+
+
+def _eval_lessons(args: argparse.Namespace, settings: Settings) -> int:
+    from kb import evals
+    from kb.lessons import evals as lesson_evals
+
+    if args.beir is not None or args.query_set is not None or args.answers:
+        raise UsageError("--lessons cannot be combined with --beir, --set or --answers")
+    try:
+        result = lesson_evals.run_lesson_eval(_open(settings), args.lessons)
+    except evals.DatasetError as exc:
+        raise UsageError(str(exc)) from exc
+    if args.out:
+        evals.write_report(result, args.out, lesson_evals.markdown)
+    saved, _ = evals.write_report(
+        result, lesson_evals.report_path(settings, result), lesson_evals.markdown
+    )
+    print(f"report saved: {saved}", file=sys.stderr)
+    if args.json:
+        _print_json(result)
+    else:
+        print(lesson_evals.markdown(result))
     return 0
 
 

@@ -334,12 +334,14 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(result: dict[str, Any], out: Path) -> tuple[Path, Path]:
-    """``out``.json and ``out``.md (any suffix of ``out`` is replaced)."""
+def write_report(
+    result: dict[str, Any], out: Path, render: Callable[[dict[str, Any]], str] = markdown
+) -> tuple[Path, Path]:
+    """``out``.json and ``out``.md, written by ``render`` (any suffix of ``out`` is replaced)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out.with_suffix(".json"), out.with_suffix(".md")
     json_path.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    md_path.write_text(markdown(result), encoding="utf-8")
+    md_path.write_text(render(result), encoding="utf-8")
     return json_path, md_path
 
 

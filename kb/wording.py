@@ -24,6 +24,7 @@ TEXTS = {
         },
         "nearest": "Các tài liệu gần nhất",
         "lessons": "Nguyên nhân và bài học",
+        "themes_found": "Các bài học đã ghi nhận về chủ đề này, theo nhóm ({cities}):",
         "sources_in": "Các nguồn trả lời câu hỏi này viết bằng tiếng Anh.",
         "weak": "Khớp yếu: các đoạn tìm được chỉ chứa một phần từ ngữ của câu hỏi, nên câu trả "
         "lời có thể nói về một chủ đề lân cận. Hãy kiểm tra nguồn trước khi dùng.",
@@ -46,6 +47,7 @@ TEXTS = {
         },
         "nearest": "Nearest documents",
         "lessons": "Causes and lessons",
+        "themes_found": "The lessons recorded on this, by theme ({cities}):",
         "sources_in": "The sources that answer this question are in Vietnamese.",
         "weak": "Weak match: the passages found hold only part of the question's wording, so the "
         "answer may be about a neighbouring topic. Check the sources before relying on it.",

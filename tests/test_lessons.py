@@ -173,7 +173,9 @@ def test_kinds_fields_and_cue_sentences(lesson_kb):
     found = by_text(kb)
     assert found[PAY_EN].kind == "lesson"
     assert found[PAY_VI].kind == "lesson"
-    cause = found["The whole service depended on one SMS short code run by a single telecom operator."]
+    cause = found[
+        "The whole service depended on one SMS short code run by a single telecom operator."
+    ]
     assert cause.kind == "cause"
     assert found[INTERNAL].kind == "recommendation"
     assert found[KEY_WAS].kind == "lesson"  # a cue sentence outside the lessons sections
@@ -349,7 +351,7 @@ def test_lesson_eval_on_a_labelled_set(lesson_kb, tmp_path):
     bad.write_text('{"doc": "x"}\n', encoding="utf-8")
     from kb.evals import DatasetError
 
-    with pytest.raises(DatasetError, match="bad.jsonl:1"):
+    with pytest.raises(DatasetError, match=r"bad\.jsonl:1"):
         read_labels(bad)
 
 
@@ -359,3 +361,70 @@ def test_shipped_labelled_set_is_as_large_as_the_issue_asks():
     rows = read_labels(root / "evals" / "lessons" / "labels.jsonl")
     assert len(rows) >= 60 and len({r["theme"] for r in rows}) >= 8
     assert {r["kind"] for r in rows} == {"lesson", "cause", "recommendation", "success_factor"}
+
+
+# -- ask ----------------------------------------------------------------------------------------
+def test_questions_asking_for_lessons_list_the_best_themes_cited(lesson_kb):
+    from kb.lessons.ask import lesson_answer
+    from kb.question import Question
+
+    kb, _ = lesson_kb
+    for text in (
+        "What lessons were learned about payment channels for parking?",
+        "Bài học nào về các kênh thanh toán phí đỗ xe?",
+    ):
+        answer = lesson_answer(kb, Question.parse(text))
+        assert answer is not None and not answer.abstained, text
+        quotes = {c.quote for c in answer.citations}
+        assert {PAY_EN, PAY_VI} <= quotes, answer.text
+        chunks = kb.store.get_chunks([c.chunk_id for c in answer.citations])
+        for c in answer.citations:
+            assert chunks[c.chunk_id].chunk.text[c.start : c.end] == c.quote
+            assert f"[{c.n}]" in answer.text
+        assert INTERNAL not in quotes
+    # not a request for the list of lessons: the normal answer path
+    assert lesson_answer(kb, Question.parse("Why did the parking pilot fail?")) is None
+    assert lesson_answer(kb, Question.parse("When did the parking pilot start?")) is None
+
+
+def test_lesson_answers_respect_access(lesson_kb):
+    from kb.lessons.ask import lesson_answer
+    from kb.question import Question
+    from kb.types import Filters
+
+    kb, _ = lesson_kb
+    question = Question.parse(
+        "What lessons were learned about publishing the centre's use figures?"
+    )
+    answer = lesson_answer(kb, question)
+    assert answer is not None and INTERNAL in {c.quote for c in answer.citations}
+    public = lesson_answer(kb, question, Filters(public_only=True))
+    assert public is not None, "the public lessons still answer"
+    assert INTERNAL not in {c.quote for c in public.citations}
+    assert "monthly use figures" not in public.text
+    assert public.citations
+    assert {c.doc_id for c in public.citations} <= {"x-hn-parking", "x-dn-parking"}
+
+
+def test_kb_eval_lessons_reports_and_refuses_bad_input(lesson_kb, kb_cli, tmp_path, monkeypatch):
+    kb, _ = lesson_kb
+    s = kb.settings
+    where = ["--store", s.store, "--cache-dir", s.cache_dir, "--collection", s.collection]
+    monkeypatch.setenv("KB_REPORTS_DIR", str(tmp_path / "reports"))
+    labels = tmp_path / "labels.jsonl"
+    row = {"doc": "x-dn-parking", "text": PAY_VI, "kind": "lesson", "theme": "payment"}
+    labels.write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
+    code, out, err = kb_cli("eval", "--lessons", labels, "--json", *where)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["kind"] == "lessons" and data["lessons"]["recall"] == 1.0
+    assert data["lessons"]["precision"] == 0.5  # x-dn-parking has two records, one labelled
+    saved = list((tmp_path / "reports").glob("*-lessons.json"))
+    assert len(saved) == 1 and json.loads(saved[0].read_text())["kind"] == "lessons"
+    from kb.ui.page_evals import load_reports
+
+    assert load_reports(tmp_path / "reports", "lessons")[0]["lessons"]["recall"] == 1.0
+    code, _, err = kb_cli("eval", "--lessons", tmp_path / "missing.jsonl", *where)
+    assert code == 2 and "file not found" in err
+    code, _, err = kb_cli("eval", "--lessons", labels, "--answers", *where)
+    assert code == 2 and "--lessons" in err

@@ -20,6 +20,7 @@ from kb.evals import DatasetError, json_objects
 from kb.knowledge_base import KnowledgeBase
 from kb.lessons.listing import lessons
 from kb.lessons.records import Lesson
+from kb.settings import Settings
 from kb.text import fold
 
 LABELS = Path("evals/lessons/labels.jsonl")
@@ -145,3 +146,9 @@ def markdown(result: dict[str, Any]) -> str:
         f"{m['themes_multi_city']} spanning two cities or more).",
     ]
     return "\n".join(lines)
+
+
+def report_path(settings: Settings, result: dict[str, Any]) -> Path:
+    """Where ``kb eval --lessons`` keeps its report, beside the other evals' history."""
+    stamp = result["created_at"].replace(":", "").replace("-", "")[:15]
+    return settings.reports_dir / f"{stamp}-lessons"

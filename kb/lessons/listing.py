@@ -13,6 +13,8 @@ from collections import Counter
 from dataclasses import replace
 from itertools import pairwise
 
+import numpy as np
+
 from kb.glossary import default_glossary
 from kb.knowledge_base import KnowledgeBase
 from kb.lessons.records import KINDS, Lesson, LessonSet, Theme
@@ -56,15 +58,9 @@ def lessons(
     _check("city", wanted["city"], CITIES)
     _check("kind", wanted["kind"], KINDS)
     _check("lang", wanted["language"], LANGUAGES)
-    access = Filters(public_only=public_only or kb.settings.public_only)
-    registry = kb.store.registry()
     themes = theme_index(kb).current()
-    assigned = themes.assignment()
-    readable = [
-        replace(lesson_of(text, meta), theme=assigned.get(str(meta["lesson_id"]), ""))
-        for _, text, meta, _ in kb.store.iter_lesson_records(where_clause(access))
-        if getattr(registry.get(str(meta["doc_id"])), "lessons", None) == meta.get("version")
-    ]
+    access = Filters(public_only=public_only)
+    readable = [lesson for lesson, _ in committed(kb, access, themes.assignment())]
     theme_ids = _values(theme)
     unknown = [t for t in theme_ids if t not in themes.members]
     if unknown:
@@ -80,6 +76,25 @@ def lessons(
     rank = {t.id: i for i, t in enumerate(groups)}
     chosen.sort(key=lambda x: (rank.get(x.theme, len(rank)), order.get(x.id, 0), x.doc_id))
     return LessonSet(lessons=chosen, themes=groups)
+
+
+def committed(
+    kb: KnowledgeBase,
+    filters: Filters,
+    themes: dict[str, str],
+    with_vectors: bool = False,
+) -> list[tuple[Lesson, np.ndarray | None]]:
+    """The committed lessons that pass ``filters`` (inside the store, as search filters; the
+    settings' ``public_only`` included), each with its theme from ``themes`` and, when asked,
+    its vector."""
+    if kb.settings.public_only:
+        filters = replace(filters, public_only=True)
+    registry = kb.store.registry()
+    return [
+        (replace(lesson_of(text, meta), theme=themes.get(str(meta["lesson_id"]), "")), vec)
+        for _, text, meta, vec in kb.store.iter_lesson_records(where_clause(filters), with_vectors)
+        if getattr(registry.get(str(meta["doc_id"])), "lessons", None) == meta.get("version")
+    ]
 
 
 def _values(value: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...]:

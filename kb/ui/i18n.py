@@ -248,6 +248,32 @@ STRINGS: dict[str, dict[str, str]] = {
         "vi": "Khớp yếu (không có đáp án)",
         "en": "Weak match (unanswerable)",
     },
+    # lesson records (kb eval --lessons)
+    "evals_lessons": {
+        "vi": "Bản ghi bài học (kb eval --lessons)",
+        "en": "Lesson records (kb eval --lessons)",
+    },
+    "lessons_help": {
+        "vi": "Trên bộ gán nhãn evals/lessons: độ chính xác và độ phủ của việc trích bài học, "
+        "độ đúng loại bản ghi, và chất lượng nhóm chủ đề (ARI, độ thuần) so với chủ đề gán tay.",
+        "en": "On the labelled set in evals/lessons: precision and recall of lesson extraction, "
+        "record kinds, and the themes against the hand-assigned ones (ARI, purity).",
+    },
+    "no_lesson_reports": {
+        "vi": "Chưa có báo cáo bài học nào trong {dir}: chạy `kb eval --lessons`.",
+        "en": "No lesson report in {dir} yet: run `kb eval --lessons`.",
+    },
+    "lesson_precision": {"vi": "Độ chính xác", "en": "Precision"},
+    "lesson_recall": {"vi": "Độ phủ", "en": "Recall"},
+    "lesson_kind_accuracy": {"vi": "Đúng loại", "en": "Kind accuracy"},
+    "lesson_ari": {"vi": "ARI chủ đề", "en": "Theme ARI"},
+    "lesson_purity": {"vi": "Độ thuần chủ đề", "en": "Theme purity"},
+    "lessons_counts": {
+        "vi": "{labelled} bài học gán nhãn trong {docs} tài liệu. Toàn kho: {total} bài học, "
+        "{exact} trích nguyên văn, {themes} chủ đề ({multi} chủ đề có từ hai thành phố).",
+        "en": "{labelled} labelled lessons in {docs} documents. Whole store: {total} lessons, "
+        "{exact} exact quotes, {themes} themes ({multi} spanning two cities or more).",
+    },
     # question-answer sets (kb eval --qa)
     "evals_qa": {
         "vi": "Bộ hỏi đáp ngoài (kb eval --qa)",

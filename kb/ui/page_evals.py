@@ -39,6 +39,8 @@ def report_kind(data: Any) -> str | None:
         return "qa" if isinstance(data.get("qa"), dict) else None
     if data.get("kind") == "answers":
         return "answers" if isinstance(data.get("answers"), dict) else None
+    if data.get("kind") == "lessons":
+        return "lessons" if isinstance(data.get("lessons"), dict) else None
     return "retrieval" if isinstance(data.get("modes"), dict) else None
 
 
@@ -516,6 +518,48 @@ def show_qa(s: Any) -> None:
     _history_table(reports, figures, fmt, qa_history_chart)
 
 
+LESSON_FIGURES = ("precision", "recall", "kind_accuracy", "ari", "purity")
+
+
+def show_lessons(s: Any) -> None:
+    """The latest lesson-records report (``kb eval --lessons``): extraction precision and
+    recall and the themes' ARI and purity on the labelled set, the whole store's counts."""
+    import pandas as pd
+
+    st.divider()
+    st.markdown(f"### {t('evals_lessons')}", help=t("lessons_help"))
+    reports = load_reports(Path(s.reports_dir), "lessons")
+    if not reports:
+        st.caption(t("no_lesson_reports", dir=str(s.reports_dir)))
+        return
+    m = reports[0]["lessons"]
+    cols = st.columns(len(LESSON_FIGURES) + 1)
+    for column, key in zip(cols, LESSON_FIGURES, strict=False):
+        value = _num(m.get(key))
+        column.metric(t("lesson_" + key), "—" if value is None else f"{value:.3f}")
+    _run_at(cols[-1], reports[0])
+    st.caption(
+        t(
+            "lessons_counts",
+            labelled=m.get("labelled", "—"),
+            docs=m.get("labelled_docs", "—"),
+            total=m.get("total", "—"),
+            exact=f"{(_num(m.get('exact_quotes')) or 0):.1%}",
+            themes=m.get("themes", "—"),
+            multi=m.get("themes_multi_city", "—"),
+        )
+    )
+    rows = [
+        {
+            t("created_at"): r["_when"][:19].replace("T", " "),
+            **{t("lesson_" + k): _num(r["lessons"].get(k)) for k in LESSON_FIGURES},
+            "file": Path(r["_path"]).name,
+        }
+        for r in reports
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
 # -- running ---------------------------------------------------------------------------------------
 def can_run() -> bool:
     """Anyone may run the evals when there is no sign-in; otherwise signed-in users only."""
@@ -663,5 +707,6 @@ def page() -> None:
             show_kind(s, kind)
             if kind == "answers":
                 show_qa(s)
+                show_lessons(s)
     st.divider()
     show_feedback(s)
