@@ -595,10 +595,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
     from kb.api import serve
+    from kb.api.oidc import OidcConfigError
 
     if not 0 < args.port < 65536:
         raise UsageError(f"--port must be 1 to 65535, got {args.port}")
-    serve(settings, host=args.host, port=args.port)
+    try:
+        serve(settings, host=args.host, port=args.port)
+    except OidcConfigError as exc:
+        raise UsageError(str(exc)) from exc
     return 0
 
 

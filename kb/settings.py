@@ -25,6 +25,7 @@ _ENV = {
     "feedback_file": "KB_FEEDBACK_FILE",
     "reports_dir": "KB_REPORTS_DIR",
     "oidc_url": "KB_OIDC_URL",
+    "oidc_client_id": "KB_OIDC_CLIENT_ID",
     "api_cors_origins": "KB_API_CORS_ORIGINS",
     "upload_dir": "KB_UPLOAD_DIR",
     "upload_allow": "KB_UPLOAD_ALLOW",
@@ -54,9 +55,11 @@ class Settings:
     public_only: bool = False
     feedback_file: Path = Path("data/feedback.jsonl")
     reports_dir: Path = Path("evals/reports")
-    # the identity provider's discovery URL (the app's server_metadata_url): the API accepts its
-    # access tokens as bearer tokens; unset, only API keys open internal documents
+    # the identity provider's discovery URL (the app's server_metadata_url) and the app's client
+    # id there: the API accepts as bearer tokens the provider's signed tokens issued for that
+    # client (kb.api.oidc); unset, only API keys open internal documents
     oidc_url: str | None = None
+    oidc_client_id: str | None = None
     # comma-separated origins allowed to call the API from a browser; empty: no CORS at all
     api_cors_origins: str = ""
     # the corpus folder the app's Upload page saves files into (unset: no Upload page), and who

@@ -2,17 +2,20 @@
 server holding the small corpus, called with httpx and with the ``openai`` client.
 
 Access is checked with and without credentials (an API key made and revoked by ``kb api-key``,
-and an access token from a real OpenID Connect provider, ``oidc-provider-mock``); the JSON of
-search and ask is compared with ``kb search --json`` and ``kb ask --json`` on the same store.
+and tokens from a real OpenID Connect provider, ``oidc-provider-mock``, issued for this app and
+for others); the JSON of search and ask is compared with ``kb search --json`` and ``kb ask
+--json`` on the same store.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
 import subprocess
 import sys
+import time
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,10 +24,15 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import ChromaServer, free_port, wait_port
+from joserfc import jwt
+from joserfc.jwk import RSAKey
 from test_browser import oidc_provider
+
+from kb.api.oidc import LEEWAY
 
 pytestmark = pytest.mark.slow
 
+APP_CLIENT = "lessons-kb"  # the app's client id at the identity provider (KB_OIDC_CLIENT_ID)
 INTERNAL = "t-hcm-ioc"  # the small corpus's one internal document
 PUBLIC = "t-dn-cameras"  # a public PDF (its original is a real file)
 IOC_QUERY = "HCMC operations centre report"
@@ -86,6 +94,7 @@ def api(tmp_path_factory, small_corpus, session_cache):
                 "KB_COLLECTION": "api",
                 "KB_FEEDBACK_FILE": str(root / "feedback.jsonl"),
                 "KB_OIDC_URL": f"{oidc}/.well-known/openid-configuration",
+                "KB_OIDC_CLIENT_ID": APP_CLIENT,
             }
             with api_server(env, root / "api.log") as base:
                 yield {
@@ -127,13 +136,13 @@ def assert_error(r: httpx.Response, status: int, field: str | None) -> dict:
     return err
 
 
-def oidc_token(oidc: str, sub: str = "alice") -> str:
-    """An access token from the provider through its authorization-code flow, as the app gets
-    one (the provider's form is posted directly instead of through a browser)."""
+def oidc_tokens(oidc: str, client_id: str = APP_CLIENT, sub: str = "alice") -> dict[str, str]:
+    """The tokens the provider issues to ``client_id`` through its authorization-code flow, as
+    the app gets them (the provider's form is posted directly instead of through a browser):
+    ``id_token`` (a JWT for that client) and ``access_token`` (opaque)."""
     redirect = "http://127.0.0.1/callback"
-    client = httpx.post(f"{oidc}/oauth2/clients", json={"redirect_uris": [redirect]}).json()
     params = {
-        "client_id": client["client_id"],
+        "client_id": client_id,
         "redirect_uri": redirect,
         "response_type": "code",
         "scope": "openid profile email",
@@ -145,10 +154,16 @@ def oidc_token(oidc: str, sub: str = "alice") -> str:
     token = httpx.post(
         f"{oidc}/oauth2/token",
         data={"grant_type": "authorization_code", "code": code, "redirect_uri": redirect},
-        auth=(client["client_id"], client["client_secret"]),
+        auth=(client_id, "the-client-secret"),
     )
     assert token.status_code == 200, token.text
-    return token.json()["access_token"]
+    return token.json()
+
+
+def claims_of(token: str) -> dict:
+    """A JWT's claims, read without checking anything (to build altered copies)."""
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
 
 # -- the same JSON as the CLI --------------------------------------------------------------
@@ -275,12 +290,70 @@ def test_a_key_with_a_tampered_secret_is_refused(api, http, kb_cli):
     assert_error(http.get("/healthz", headers=bearer(tampered)), 401, "Authorization")
 
 
-def test_an_access_token_from_the_identity_provider_opens_internal_documents(api, http):
-    token = oidc_token(api["oidc"])
+def test_a_token_issued_for_this_app_opens_internal_documents(api, http):
+    token = oidc_tokens(api["oidc"])["id_token"]
+    assert claims_of(token)["aud"] == [APP_CLIENT]
     doc = http.get(f"/v1/documents/{INTERNAL}", headers=bearer(token))
     assert doc.status_code == 200, doc.text
     assert doc.json()["document"]["doc_id"] == INTERNAL
     assert http.get("/healthz", headers=bearer(token)).json()["access"] == "all"
+
+
+def test_tokens_not_issued_for_this_app_are_refused(api, http):
+    """The provider serves other applications too: their tokens, an opaque token that names no
+    audience, a token whose claims were edited and another provider's token all get 401."""
+    other = oidc_tokens(api["oidc"], client_id="parking-portal")["id_token"]
+    assert claims_of(other)["aud"] == ["parking-portal"]  # a real token, of another client
+    for path in ("/healthz", f"/v1/documents/{INTERNAL}"):
+        err = assert_error(http.get(path, headers=bearer(other)), 401, "Authorization")
+        assert err["code"] == "invalid_token"
+        assert "another application (parking-portal)" in err["message"], err
+        assert APP_CLIENT in err["message"]
+    body = {"query": IOC_QUERY, "k": 20}
+    assert_error(http.post("/v1/search", json=body, headers=bearer(other)), 401, "Authorization")
+
+    own = oidc_tokens(api["oidc"])
+    err = assert_error(
+        http.get("/healthz", headers=bearer(own["access_token"])), 401, "Authorization"
+    )
+    assert "not a signed token (JWT)" in err["message"]
+
+    header, _, signature = own["id_token"].split(".")
+    edited = {**claims_of(own["id_token"]), "aud": [APP_CLIENT, "parking-portal"], "sub": "bob"}
+    payload = base64.urlsafe_b64encode(json.dumps(edited).encode()).rstrip(b"=").decode()
+    forged = f"{header}.{payload}.{signature}"
+    err = assert_error(http.get("/healthz", headers=bearer(forged)), 401, "Authorization")
+    assert "not signed by the identity provider's keys" in err["message"]
+
+    with oidc_provider([{"sub": "alice"}]) as elsewhere:
+        foreign = oidc_tokens(elsewhere)["id_token"]  # for the same client id, its own keys
+        assert claims_of(foreign)["aud"] == [APP_CLIENT]
+        err = assert_error(http.get("/healthz", headers=bearer(foreign)), 401, "Authorization")
+        assert "not signed by the identity provider's keys" in err["message"]
+
+
+def test_an_expired_token_is_refused(api, tmp_path):
+    """A token of the app's client that has expired (the provider makes it live 1 s) gets 401."""
+    with oidc_provider([{"sub": "alice"}], token_max_age=1) as short:
+        env = {**api["env"], "KB_OIDC_URL": f"{short}/.well-known/openid-configuration"}
+        with api_server(env, tmp_path / "short.log") as base:
+            token = oidc_tokens(short)["id_token"]
+            headers = bearer(token)
+            assert httpx.get(f"{base}/healthz", headers=headers).json()["access"] == "all"
+            time.sleep(max(0.0, claims_of(token)["exp"] + LEEWAY + 1 - time.time()))
+            r = httpx.get(f"{base}/v1/documents/{INTERNAL}", headers=headers)
+            err = assert_error(r, 401, "Authorization")
+            assert err["code"] == "invalid_token" and "the token expired at" in err["message"]
+
+
+def test_a_provider_without_the_app_client_id_is_refused_at_start(kb_cli, monkeypatch):
+    """Without the app's client id no token could be checked for its audience: ``kb api``
+    does not start, and says what to set."""
+    monkeypatch.setenv("KB_OIDC_URL", "http://127.0.0.1:9/.well-known/openid-configuration")
+    code, _, err = kb_cli("api", "--port", str(free_port()))
+    assert code == 2
+    assert "KB_OIDC_URL is set but KB_OIDC_CLIENT_ID is not" in err
+    assert "Traceback" not in err
 
 
 # -- bad input --------------------------------------------------------------------------------
@@ -548,6 +621,8 @@ def test_an_unreachable_store_is_a_503_in_json_and_the_api_recovers(tmp_path, se
     env = {"KB_CHROMA_URL": chroma.url, "KB_CACHE_DIR": str(session_cache), "KB_COLLECTION": "down"}
     env["KB_FEEDBACK_FILE"] = str(tmp_path)  # a folder: writing feedback fails unexpectedly
     env["KB_OIDC_URL"] = f"http://127.0.0.1:{free_port()}/.well-known/openid-configuration"
+    env["KB_OIDC_CLIENT_ID"] = APP_CLIENT
+    a_jwt = jwt.encode({"alg": "RS256"}, {"sub": "alice"}, RSAKey.generate_key(2048))
     try:
         with api_server(env, tmp_path / "down.log") as base, httpx.Client(base_url=base) as c:
             assert c.get("/healthz").json()["status"] == "ok"
@@ -556,9 +631,7 @@ def test_an_unreachable_store_is_a_503_in_json_and_the_api_recovers(tmp_path, se
             assert assert_error(failed, 500, None)["code"] == "internal_error"
             assert c.get("/healthz").json()["status"] == "ok"
             # a token while the identity provider is down: 503, not a silent downgrade
-            down = assert_error(
-                c.get("/healthz", headers=bearer("some-token")), 503, "Authorization"
-            )
+            down = assert_error(c.get("/healthz", headers=bearer(a_jwt)), 503, "Authorization")
             assert down["code"] == "provider_unavailable"
             chroma.stop()
             health = c.get("/healthz")

@@ -165,11 +165,13 @@ def launch_app(home: Path, env: dict[str, str], port: int | None = None) -> Iter
 
 
 @contextlib.contextmanager
-def oidc_provider(users: list[dict[str, str]]) -> Iterator[str]:
+def oidc_provider(users: list[dict[str, str]], token_max_age: int = 3600) -> Iterator[str]:
     """A real OpenID Connect provider (``oidc-provider-mock``) on a loopback port; yields its
-    issuer URL. Any client id and secret are accepted; its form signs in as any subject."""
+    issuer URL. Any client id and secret are accepted; its form signs in as any subject; its
+    tokens expire after ``token_max_age`` seconds."""
     port = free_port()
     cmd = [sys.executable, "-m", "oidc_provider_mock", "--host", "127.0.0.1", "--port", str(port)]
+    cmd += ["--token-max-age", str(token_max_age)]
     for user in users:
         cmd += ["--user-claims", json.dumps(user)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

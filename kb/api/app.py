@@ -23,17 +23,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kb.api import chat
-from kb.api.auth import (
-    ANONYMOUS,
-    PUBLIC_TOKEN,
-    OidcVerifier,
-    Viewer,
-    credential,
-    identify,
-    public_only,
-)
+from kb.api.auth import ANONYMOUS, PUBLIC_TOKEN, Viewer, credential, identify, public_only
 from kb.api.errors import ApiError, CatchAll, error_body, install, validation_error
 from kb.api.models import ERRORS, MAX_K, AskIn, ChatIn, FeedbackIn, SearchIn
+from kb.api.oidc import verifier
 from kb.knowledge_base import KnowledgeBase, forget_kb, open_kb
 from kb.serialize import answer_json, chunk_json, document_json, documents_json, search_json
 from kb.settings import Settings
@@ -160,8 +153,11 @@ def create_app(settings: Settings, warm: bool = True) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type", "X-API-Key"],
         )
-    oidc = OidcVerifier(settings.oidc_url) if settings.oidc_url else None
-    bearer = HTTPBearer(auto_error=False, description="an API key or an OIDC access token")
+    oidc = verifier(settings)
+    bearer = HTTPBearer(
+        auto_error=False,
+        description="an API key or a token the identity provider issued for this app",
+    )
 
     @app.exception_handler(StoreError)
     async def _store(_: Request, exc: StoreError) -> JSONResponse:
