@@ -491,10 +491,20 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             result = evals.run_retrieval_eval(settings, args.beir, args.mode, query_set=query_set)
     except evals.DatasetError as exc:
         raise UsageError(str(exc)) from exc
+    # runs on the main store are kept as history for maintainers
+    history = evals.default_report_path(settings, result) if args.beir is None else None
+    return _eval_report(args, result, history)
+
+
+def _eval_report(args: argparse.Namespace, result: dict[str, Any], history: Path | None) -> int:
+    """Save a report (``--out``, and ``history`` in the history folder) and print it, as JSON
+    or Markdown."""
+    from kb import evals
+
     if args.out:
         evals.write_report(result, args.out)
-    if args.beir is None:  # runs on the main store are kept as history for maintainers
-        saved, _ = evals.write_report(result, evals.default_report_path(settings, result))
+    if history is not None:
+        saved, _ = evals.write_report(result, history)
         print(f"report saved: {saved}", file=sys.stderr)
     if args.json:
         _print_json(result)
@@ -522,15 +532,7 @@ def _eval_qa(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         if bar:
             bar.close()
-    if args.out:
-        evals.write_report(result, args.out)
-    saved, _ = evals.write_report(result, qa_eval.report_path(settings, result))
-    print(f"report saved: {saved}", file=sys.stderr)
-    if args.json:
-        _print_json(result)
-    else:
-        print(qa_eval.markdown(result))
-    return 0
+    return _eval_report(args, result, qa_eval.report_path(settings, result))
 
 
 def _eval_lessons(args: argparse.Namespace, settings: Settings) -> int:
@@ -543,17 +545,7 @@ def _eval_lessons(args: argparse.Namespace, settings: Settings) -> int:
         result = lesson_evals.run_lesson_eval(_open(settings), args.lessons)
     except evals.DatasetError as exc:
         raise UsageError(str(exc)) from exc
-    if args.out:
-        evals.write_report(result, args.out, lesson_evals.markdown)
-    saved, _ = evals.write_report(
-        result, lesson_evals.report_path(settings, result), lesson_evals.markdown
-    )
-    print(f"report saved: {saved}", file=sys.stderr)
-    if args.json:
-        _print_json(result)
-    else:
-        print(lesson_evals.markdown(result))
-    return 0
+    return _eval_report(args, result, lesson_evals.report_path(settings, result))
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:

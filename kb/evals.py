@@ -301,6 +301,10 @@ def markdown(result: dict[str, Any]) -> str:
         from kb.qa_eval import markdown as qa_markdown
 
         return qa_markdown(result)
+    if result["kind"] == "lessons":
+        from kb.lessons.evals import markdown as lessons_markdown
+
+        return lessons_markdown(result)
     lines = [f"# {result['kind'].capitalize()} eval: {result['dataset']}", ""]
     lines.append(f"{result['queries']} queries, {result['created_at']}")
     if result["kind"] == "answers":
@@ -334,14 +338,12 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(
-    result: dict[str, Any], out: Path, render: Callable[[dict[str, Any]], str] = markdown
-) -> tuple[Path, Path]:
-    """``out``.json and ``out``.md, written by ``render`` (any suffix of ``out`` is replaced)."""
+def write_report(result: dict[str, Any], out: Path) -> tuple[Path, Path]:
+    """``out``.json and ``out``.md (any suffix of ``out`` is replaced)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out.with_suffix(".json"), out.with_suffix(".md")
     json_path.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    md_path.write_text(render(result), encoding="utf-8")
+    md_path.write_text(markdown(result), encoding="utf-8")
     return json_path, md_path
 
 

@@ -295,18 +295,11 @@ class Store:
     ) -> Iterator[tuple[str, str, dict[str, Any], np.ndarray | None]]:
         """Every stored lesson record (id, text, metadata, vector), committed or not."""
         include = ["metadatas", "documents"] + (["embeddings"] if with_vectors else [])
-        offset = 0
-        while True:
-            with self.guard():
-                got = self.lessons_col.get(where=where, include=include, limit=PAGE, offset=offset)
-            ids = got["ids"]
-            if not ids:
-                return
+        for got in self._pages(self.lessons_col, where, include):
             vecs = got.get("embeddings") if with_vectors else None
-            for i, rid in enumerate(ids):
+            for i, rid in enumerate(got["ids"]):
                 vec = np.asarray(vecs[i], dtype=np.float32) if vecs is not None else None
                 yield rid, got["documents"][i] or "", got["metadatas"][i], vec
-            offset += len(ids)
 
     def count(self) -> int:
         with self.guard():
@@ -321,20 +314,26 @@ class Store:
         """Every stored chunk (paged), including versions not yet or no longer committed."""
         include = ["metadatas"] + (["documents"] if with_text else [])
         include += ["embeddings"] if with_vectors else []
-        offset = 0
-        while True:
-            with self.guard():
-                got = self.chunks.get(where=where, include=include, limit=PAGE, offset=offset)
-            ids = got["ids"]
-            if not ids:
-                return
+        for got in self._pages(self.chunks, where, include):
             texts = got.get("documents") if with_text else None
             vecs = got.get("embeddings") if with_vectors else None
-            for i, cid in enumerate(ids):
+            for i, cid in enumerate(got["ids"]):
                 text = texts[i] if texts is not None else ""
                 vec = np.asarray(vecs[i], dtype=np.float32) if vecs is not None else None
                 yield chunk_of(cid, text, got["metadatas"][i]), vec
-            offset += len(ids)
+
+    def _pages(
+        self, collection: Any, where: dict[str, Any] | None, include: list[str]
+    ) -> Iterator[dict[str, Any]]:
+        """A collection's records, ``PAGE`` at a time (one Chroma ``get`` each)."""
+        offset = 0
+        while True:
+            with self.guard():
+                got = collection.get(where=where, include=include, limit=PAGE, offset=offset)
+            if not got["ids"]:
+                return
+            yield got
+            offset += len(got["ids"])
 
     def live_chunks(self, doc_id: str) -> list[Chunk]:
         """A document's committed chunks in reading order."""

@@ -220,7 +220,7 @@ def test_second_run_reuses_the_collection(eval_settings, dataset, result):
     assert len(registry) == len(CORPUS)
     generation = kb.store.generation()
     collections = sorted(c.name for c in kb.store.client.list_collections())
-    assert collections == [f"beir-{digest}", f"beir-{digest}-docs"]
+    assert collections == [f"beir-{digest}", f"beir-{digest}-docs", f"beir-{digest}-lessons"]
     embedder = get_embedder(eval_settings)
     before = embedder.embedded
 
