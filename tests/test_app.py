@@ -537,6 +537,28 @@ def test_evals_page_without_reports(app_env):
     assert any("No feedback yet" in c.value for c in at.caption)
 
 
+def test_evals_page_shows_the_lesson_eval(app_env):
+    reports = app_env / "reports"
+    reports.mkdir(exist_ok=True)
+    figures = {"precision": 0.95, "recall": 0.85, "kind_accuracy": 1.0, "ari": 0.2, "purity": 0.6}
+    counts = {"labelled": 130, "labelled_docs": 13, "total": 436, "exact_quotes": 1.0}
+    counts |= {"themes": 90, "themes_multi_city": 53}
+    report = {"kind": "lessons", "created_at": "2026-03-01T10:00:00", "labels": "x.jsonl"}
+    report["lessons"] = figures | counts
+    (reports / "lessons.json").write_text(json.dumps(report), encoding="utf-8")
+    at = run(make_app(page="evals", lang="en"))
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["Precision"], metrics["Recall"], metrics["Theme ARI"]) == (
+        "0.950",
+        "0.850",
+        "0.200",
+    )
+    assert any("436 lessons, 100.0% exact quotes, 90 themes" in c.value for c in at.caption)
+    (reports / "lessons.json").unlink()
+    at = run(make_app(page="evals", lang="en"))
+    assert any("No lesson report" in c.value for c in at.caption)
+
+
 def golden_judged() -> int:
     """The golden queries with relevance judgements (what the retrieval eval counts)."""
     lines = (ROOT / "evals" / "golden" / "qrels" / "test.tsv").read_text().splitlines()[1:]
