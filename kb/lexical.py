@@ -19,8 +19,10 @@ import logging
 import math
 import shutil
 import threading
+import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -36,11 +38,16 @@ from kb.tokenize import (
     folded_tokens,
     index_tokens,
 )
-from kb.types import Filters
+from kb.types import DocMeta, Filters
 
 log = logging.getLogger(__name__)
 FOLD_WEIGHT = 0.5
 FORMAT = "2"  # part of a saved index's name: a change to what is saved makes old saves unread
+# a background rebuild starts no sooner than this many times the last one's duration after it
+# ended: an ingest commits a document every second or two, and rebuilding after each commit kept
+# a server's CPU busy with rebuilds while questions waited (searches find the chunks written
+# since through LexicalIndex.newer meanwhile)
+REBUILD_SPACING = 4
 _FIELDS = ("doc_id", "version", "city", "domain", "outcome", "language", "doc_type", "access")
 
 
@@ -60,6 +67,20 @@ class _Built:
     centres: dict[str, np.ndarray] = field(default_factory=dict)
     norms: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
 
+    @cached_property
+    def versions(self) -> dict[str, str]:
+        """The version of each document it holds, by document id."""
+        return dict(zip(self.meta.get("doc_id", []), self.meta.get("version", []), strict=True))
+
+
+@dataclass(frozen=True)
+class Newer:
+    """The committed chunks an index lacks (documents added or replaced since it was built):
+    their rows as an index without BM25, and the chunks themselves."""
+
+    rows: _Built
+    chunks: dict[str, StoredChunk]
+
 
 class LexicalIndex:
     def __init__(self, store: Store, cache_dir: Path) -> None:
@@ -68,8 +89,12 @@ class LexicalIndex:
         self._lock = threading.Lock()  # the served index: a search reads one whole generation
         self._build_lock = threading.Lock()  # one load or build at a time
         self._pending: threading.Thread | None = None
+        self._rest_until = 0.0  # monotonic time before which no background rebuild starts
         self.generation: str | None = None
         self.index = _Built()  # replaced whole, never changed in place
+        self._newer_lock = threading.Lock()  # one read of the newer chunks per generation
+        # (store generation, the index it complements, its Newer, rows read by document version)
+        self._newer: tuple[str, _Built, Newer, dict[tuple[str, str], list]] | None = None
 
     @property
     def ids(self) -> list[str]:
@@ -95,10 +120,14 @@ class LexicalIndex:
             self._swap(built, gen)
             return True
 
-    def refresh(self, force: bool = False, wait: bool = True) -> None:
-        """Make the index match the store's current generation. With ``wait=False`` (a search)
-        and an index already served, the newer one is built in the background instead."""
-        if not force and self.store.generation() == self.generation:
+    def refresh(
+        self, force: bool = False, wait: bool = True, generation: str | None = None
+    ) -> None:
+        """Make the index match the store's ``generation`` (read here unless the caller has just
+        read it). With ``wait=False`` (a search) and an index already served, the newer one is
+        built in the background instead, ``REBUILD_SPACING`` after the last one."""
+        current = self.store.generation() if generation is None else generation
+        if not force and current == self.generation:
             return
         if wait or force or self.generation is None:
             self._catch_up(force)
@@ -106,6 +135,8 @@ class LexicalIndex:
         with self._lock:
             if self._pending is not None and self._pending.is_alive():
                 return  # a build under way will catch up, or the next search starts another
+            if time.monotonic() < self._rest_until:
+                return  # a later search starts it
             self._pending = threading.Thread(
                 target=self._catch_up_quietly, name="bm25", daemon=True
             )
@@ -115,6 +146,7 @@ class LexicalIndex:
         """A background rebuild. Its failure (the store unreachable, the disk full) is one log
         line, not a thread's traceback: searches keep the index they have, and the next search
         starts another rebuild."""
+        began = time.monotonic()
         try:
             self._catch_up()
         except (StoreError, OSError) as exc:
@@ -124,6 +156,9 @@ class LexicalIndex:
                 exc,
                 self.generation,
             )
+            return
+        ended = time.monotonic()
+        self._rest_until = ended + REBUILD_SPACING * (ended - began)
 
     def _catch_up(self, force: bool = False) -> None:
         with self._build_lock:
@@ -146,29 +181,34 @@ class LexicalIndex:
         return self.root / f"{generation or 'empty'}-t{TOKENIZER_VERSION}-f{FORMAT}"
 
     def _build(self) -> _Built:
+        """The index of the committed chunks. Their vectors are read from Chroma only for chunks
+        neither the served index nor the newer chunks hold: a chunk id names its version, so its
+        vector never changes, and the vectors are most of what a full read carries."""
         import bm25s
 
         registry = self.store.registry()
-        live: list[tuple[StoredChunk, np.ndarray]] = []
-        for sc, vec in self.store.iter_chunks(with_vectors=True):
-            doc = registry.get(sc.chunk.doc_id)
-            if doc is not None and sc.version == doc.version and vec is not None:
-                live.append((sc, vec))
-        live.sort(key=lambda row: row[0].chunk.chunk_id)
-        rows = [sc for sc, _ in live]
-        docs = [registry[sc.chunk.doc_id] for sc in rows]
-        meta = {
-            f: np.array(
-                [
-                    str(getattr(d, f) if f != "version" else sc.version)
-                    for d, sc in zip(docs, rows, strict=True)
-                ]
-            )
-            for f in _FIELDS
-        }
+        live = sorted(
+            (
+                sc
+                for sc, _ in self.store.iter_chunks()
+                if sc.version == getattr(registry.get(sc.chunk.doc_id), "version", None)
+            ),
+            key=lambda sc: sc.chunk.chunk_id,
+        )
+        known = self._known_vectors()
+        fetched = self.store.vectors(
+            [sc.chunk.chunk_id for sc in live if sc.chunk.chunk_id not in known]
+        )
+        rows = [
+            (sc, vec)
+            for sc in live
+            if (vec := known.get(sc.chunk.chunk_id, fetched.get(sc.chunk.chunk_id))) is not None
+        ]
+        built = _rows(rows, registry)
+        docs = [registry[sc.chunk.doc_id] for sc, _ in rows]
         corpus = [
             index_tokens(passage_text(d.title, sc.chunk.section, sc.chunk.text))
-            for d, sc in zip(docs, rows, strict=True)
+            for d, (sc, _) in zip(docs, rows, strict=True)
         ]
         df: Counter[str] = Counter()
         for tokens in corpus:
@@ -177,23 +217,60 @@ class LexicalIndex:
         if corpus:
             model = bm25s.BM25()
             model.index(corpus, show_progress=False)
-        raw = (
-            np.stack([vec for _, vec in live]).astype(np.float32)
-            if live
-            else np.zeros((0, 0), dtype=np.float32)
-        )
-        centres = language_centres(raw, meta["language"])
-        return _Built(
-            ids=[sc.chunk.chunk_id for sc in rows],
-            meta=meta,
-            years=np.array([d.year if d.year is not None else -1 for d in docs], dtype=np.int32),
-            searchable=np.array([not sc.chunk.is_reference for sc in rows], dtype=bool),
+        centres = language_centres(built.vectors, built.meta["language"])
+        return replace(
+            built,
             model=model,
             term_df=dict(df),
-            vectors=raw,
             centres=centres,
-            norms=centred_norms(raw, meta["language"], centres),
+            norms=centred_norms(built.vectors, built.meta["language"], centres),
         )
+
+    def _known_vectors(self) -> dict[str, np.ndarray]:
+        """Vectors this process holds already, by chunk id: the served index's and the newer
+        chunks'."""
+        served = self.index
+        known = dict(zip(served.ids, served.vectors, strict=True))
+        newer = self._newer
+        if newer is not None:
+            known.update(zip(newer[2].rows.ids, newer[2].rows.vectors, strict=True))
+        return known
+
+    def newer(self, index: _Built, registry: dict[str, DocMeta], generation: str) -> Newer:
+        """The committed chunks (``registry``, read at the store's ``generation``) that
+        ``index`` lacks, while it is a generation behind. Read from Chroma once per generation
+        for all searches, and only for documents not read before: a search during an ingest
+        scores them (dense only, as BM25 statistics are the index's) without a Chroma query
+        carrying a hundred vectors."""
+        with self._newer_lock:
+            cached = self._newer
+            if cached is not None and cached[0] == generation and cached[1] is index:
+                return cached[2]
+            wanted = {
+                doc_id: doc.version
+                for doc_id, doc in registry.items()
+                if index.versions.get(doc_id) != doc.version
+            }
+            read = cached[3] if cached is not None else {}
+            read = {pair: rows for pair, rows in read.items() if wanted.get(pair[0]) == pair[1]}
+            missing = [
+                doc_id for doc_id, version in wanted.items() if (doc_id, version) not in read
+            ]
+            for doc_id in missing:
+                read[(doc_id, wanted[doc_id])] = []
+            for i in range(0, len(missing), 500):
+                where = {"doc_id": {"$in": missing[i : i + 500]}}
+                for sc, vec in self.store.iter_chunks(where, with_vectors=True):
+                    pair = (sc.chunk.doc_id, sc.version)
+                    if pair in read and vec is not None:
+                        read[pair].append((sc, vec))
+            rows = sorted(
+                (row for pair_rows in read.values() for row in pair_rows),
+                key=lambda row: row[0].chunk.chunk_id,
+            )
+            found = Newer(_rows(rows, registry), {sc.chunk.chunk_id: sc for sc, _ in rows})
+            self._newer = (generation, index, found, read)
+            return found
 
     def _save(self, built: _Built, folder: Path) -> None:
         tmp = folder.with_name(folder.name + ".tmp")
@@ -332,3 +409,29 @@ class LexicalIndex:
                 return []
             top = np.argsort(-scores, kind="stable")[:n]
             return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+
+def _rows(rows: list[tuple[StoredChunk, np.ndarray]], registry: dict[str, DocMeta]) -> _Built:
+    """An index of these chunks, without BM25 and language centres: their ids, the metadata
+    filters read, and their vectors."""
+    docs = [registry[sc.chunk.doc_id] for sc, _ in rows]
+    meta = {
+        f: np.array(
+            [
+                str(getattr(d, f) if f != "version" else sc.version)
+                for d, (sc, _) in zip(docs, rows, strict=True)
+            ]
+        )
+        for f in _FIELDS
+    }
+    return _Built(
+        ids=[sc.chunk.chunk_id for sc, _ in rows],
+        meta=meta,
+        years=np.array([d.year if d.year is not None else -1 for d in docs], dtype=np.int32),
+        searchable=np.array([not sc.chunk.is_reference for sc, _ in rows], dtype=bool),
+        vectors=(
+            np.stack([vec for _, vec in rows]).astype(np.float32)
+            if rows
+            else np.zeros((0, 0), dtype=np.float32)
+        ),
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +20,9 @@ from kb.knowledge_base import KnowledgeBase
 from kb.question import MAX_QUERY_CHARS, QueryError, Question, clean_query
 from kb.store import StoredChunk
 from kb.types import DocMeta, Filters, Hit
+
+if TYPE_CHECKING:
+    from kb.lexical import Newer
 
 __all__ = ["MAX_QUERY_CHARS", "MODES", "QueryError", "clean_query", "search"]
 
@@ -45,7 +49,7 @@ def search(
     hits: list[Hit] = []
     for _ in range(SNAPSHOT_TRIES):
         generation = kb.store.generation()
-        registry = kb.store.registry()
+        registry = kb.store.registry(generation)
         if not registry:
             return []
         hits = _search_once(kb, question, k, filters, mode, registry, generation)
@@ -65,7 +69,7 @@ def _search_once(
 ) -> list[Hit]:
     index = kb.lexical
     # a BM25-only search has nothing else to find the newest chunks with, so it waits
-    index.refresh(wait=mode == "bm25")
+    index.refresh(wait=mode == "bm25", generation=generation)
     served = index.generation  # read before the snapshot: a swap in between only costs a query
     built = index.index  # one generation throughout: a swap replaces it whole
     keep = index.mask(filters, built)
@@ -82,7 +86,7 @@ def _search_once(
     if vector is not None and served != generation:
         # chunks written since the index was built: Chroma has them, scored the same way
         new_ids, new_languages, new_dense = _newer(
-            kb, vector, question, filters, set(built.ids), found
+            kb, vector, question, filters, index.newer(built, registry, generation), found
         )
         ids += new_ids
         languages += new_languages
@@ -129,26 +133,21 @@ def _newer(
     vector: np.ndarray,
     question: Question,
     filters: Filters | None,
-    indexed: set[str],
+    newer: Newer,
     found: dict[str, StoredChunk],
 ) -> tuple[list[str], list[str], np.ndarray]:
-    """Chunks near the question that the served index does not have yet: their ids, languages
-    and similarities (``LexicalIndex.similarities``)."""
-    rows = [
-        (sc, vec)
-        for sc, _, vec in kb.store.dense_query(vector, 100, filters, with_vectors=True)
-        if sc.chunk.chunk_id not in indexed and vec is not None
-    ]
-    if not rows:
+    """The chunks the served index does not have yet that pass the filters: their ids,
+    languages and similarities (``LexicalIndex.similarities``)."""
+    keep = kb.lexical.mask(filters, newer.rows)
+    ids = [cid for cid, kept in zip(newer.rows.ids, keep, strict=True) if kept]
+    if not ids:
         return [], [], np.zeros(0, dtype=np.float32)
-    registry = kb.store.registry()
-    languages = [getattr(registry.get(sc.chunk.doc_id), "language", "") for sc, _ in rows]
-    for sc, _ in rows:
-        found[sc.chunk.chunk_id] = sc
+    languages = [str(lang) for lang in newer.rows.meta["language"][keep]]
+    found.update((cid, newer.chunks[cid]) for cid in ids)
     dense = kb.lexical.similarities_of(
-        np.stack([vec for _, vec in rows]), languages, vector, question.language
+        newer.rows.vectors[keep], languages, vector, question.language
     )
-    return [sc.chunk.chunk_id for sc, _ in rows], languages, dense
+    return ids, languages, dense
 
 
 def _live(sc: StoredChunk, registry: dict[str, DocMeta]) -> bool:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import contextlib
 import threading
 import uuid
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 from typing import Any
 from urllib.parse import urlparse
@@ -25,6 +26,10 @@ from kb.types import Chunk, DocMeta, Filters
 
 STATE_ID = "__state__"
 PAGE = 2000  # records per get() call; Chroma caps one add at ~5,400
+# chunks (about 1 kB each) and documents' chunk lists kept in memory after a read: a chunk id
+# names its document's version, so what was read for it never changes
+RECENT_CHUNKS = 20_000
+RECENT_DOCUMENTS = 500
 
 
 class StoreError(RuntimeError):
@@ -42,6 +47,30 @@ class StoredChunk:
     chunk: Chunk
     version: str
     text_hash: str
+
+
+class _Recent:
+    """The most recently used values of immutable records, by key, up to ``size``."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_many(self, keys: Iterable[Any]) -> dict[Any, Any]:
+        with self._lock:
+            found = {key: self._items[key] for key in keys if key in self._items}
+            for key in found:
+                self._items.move_to_end(key)
+            return found
+
+    def put_many(self, items: dict[Any, Any]) -> None:
+        with self._lock:
+            self._items.update(items)
+            for key in items:
+                self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
 
 
 @contextlib.contextmanager
@@ -178,6 +207,8 @@ class Store:
                 settings.collection + "-lessons", metadata=space
             )
         self._registry_cache: tuple[str, dict[str, DocMeta]] | None = None
+        self._chunks_by_id = _Recent(RECENT_CHUNKS)
+        self._chunks_by_version = _Recent(RECENT_DOCUMENTS)  # (doc id, version) -> chunks
 
     def guard(self) -> contextlib.AbstractContextManager[None]:
         return _guard(self.where, self._remote)
@@ -336,13 +367,18 @@ class Store:
             offset += len(got["ids"])
 
     def live_chunks(self, doc_id: str) -> list[Chunk]:
-        """A document's committed chunks in reading order."""
+        """A document's committed chunks in reading order (its version's read once)."""
         doc = self.document(doc_id)
         if doc is None:
             return []
+        key = (doc_id, doc.version)
+        cached = self._chunks_by_version.get_many([key])
+        if cached:
+            return list(cached[key])
         where = {"$and": [{"doc_id": doc_id}, {"version": doc.version}]}
-        found = [sc.chunk for sc, _ in self.iter_chunks(where)]
-        return sorted(found, key=lambda c: c.index)
+        found = sorted((sc.chunk for sc, _ in self.iter_chunks(where)), key=lambda c: c.index)
+        self._chunks_by_version.put_many({key: tuple(found)})
+        return found
 
     def vectors_by_hash(self, hashes: list[str]) -> dict[str, np.ndarray]:
         """Vectors already in the store for these chunk texts (a renamed file costs nothing)."""
@@ -355,15 +391,26 @@ class Store:
                     found[sc.text_hash] = vec
         return found
 
+    def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of these chunks, by id (deleted ones are missing)."""
+        found: dict[str, np.ndarray] = {}
+        for i in range(0, len(ids), PAGE):
+            with self.guard():
+                got = self.chunks.get(ids=ids[i : i + PAGE], include=["embeddings"])
+            vecs = got.get("embeddings")
+            if vecs is None:
+                continue
+            for cid, vec in zip(got["ids"], vecs, strict=True):
+                found[cid] = np.asarray(vec, dtype=np.float32)
+        return found
+
     def dense_query(
         self, vector: np.ndarray, n: int, filters: Filters | None, with_vectors: bool = False
     ) -> list[tuple[StoredChunk, float, np.ndarray | None]]:
         """Nearest chunks by cosine similarity, filtered inside the store, with their vectors
         when asked; no source lists."""
         include = ["metadatas", "documents", "distances"] + (["embeddings"] if with_vectors else [])
-        with self.guard():
-            if self.chunks.count() == 0:
-                return []
+        with self.guard():  # an empty collection answers with no rows: no count() first
             got = self.chunks.query(
                 query_embeddings=[vector.tolist()],
                 n_results=n,
@@ -384,11 +431,18 @@ class Store:
         return [row for row in found if not row[0].chunk.is_reference]
 
     def get_chunks(self, ids: list[str]) -> dict[str, StoredChunk]:
-        if not ids:
-            return {}
+        """Chunks by id, those read before from memory: a deleted chunk may still be returned
+        from there, which a reader never serves, since it keeps only chunks of the registry's
+        current version."""
+        found = self._chunks_by_id.get_many(ids)
+        missing = [cid for cid in ids if cid not in found]
+        if not missing:
+            return found
         with self.guard():
-            got = self.chunks.get(ids=ids, include=["metadatas", "documents"])
-        return {
+            got = self.chunks.get(ids=missing, include=["metadatas", "documents"])
+        read = {
             cid: chunk_of(cid, got["documents"][i], got["metadatas"][i])
             for i, cid in enumerate(got["ids"])
         }
+        self._chunks_by_id.put_many(read)
+        return found | read
