@@ -13,7 +13,7 @@ from ingest.loaders import Loaded, Segment
 from kb.text import sentence_spans, trim_span
 from kb.types import Chunk
 
-CHUNKER_VERSION = "5"
+CHUNKER_VERSION = "6"  # part of a version: 6 added the vectors of its claims (kb.claims)
 TARGET = 800  # characters: ~130 words, well inside the model's 512 tokens
 MAXIMUM = 1300
 _LESSON = re.compile(

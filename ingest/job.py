@@ -19,6 +19,7 @@ from ingest.loaders import Loaded, LoadError, load_text
 from ingest.metadata import FIELDS, content_hash, validate_declared
 from ingest.reader import Limits, Parsed, ReaderPool
 from ingest.walk import Found, in_shard, walk
+from kb.claims import chunk_claims
 from kb.embed_cache import SeedCacheError
 from kb.knowledge_base import KnowledgeBase
 from kb.lessons import write as lessons
@@ -352,12 +353,35 @@ def _write(kb: KnowledgeBase, doc: DocMeta, chunks: list, progress: Progress | N
     doc = replace(doc, lessons=lessons.lessons_key(doc.version))
     kb.store.add_chunks(doc, chunks, vectors, hashes)
     lessons.add(kb.store, doc.lessons, records, record_vectors)
+    _write_sentences(kb, doc, chunks, progress)
     kb.store.commit_document(doc)
     # the generation moves before the old chunks go: a reader that read the registry earlier
     # sees it change and searches again instead of finding neither version
     kb.store.bump_generation()
     kb.store.delete_other_versions(doc.doc_id, doc.version)
     kb.store.delete_other_lesson_versions(doc.doc_id, doc.lessons)
+
+
+def _write_sentences(
+    kb: KnowledgeBase, doc: DocMeta, chunks: list, progress: Progress | None
+) -> None:
+    """The claims of a new version's passages, embedded on their own (the answerer quotes the
+    same texts, so they come from the cache when it does): a passage that holds the answer in
+    one sentence among many is found by that sentence."""
+    spans = [(c.chunk_id, s, e) for c in chunks for s, e in chunk_claims(c, doc.title)]
+    if not spans:
+        return
+    text_of = {c.chunk_id: c.text for c in chunks}
+    done = 0
+
+    def _batch(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress(f"embedding the sentences of {doc.doc_id}", done, len(spans))
+
+    vectors = kb.embedder.passages([text_of[c][s:e] for c, s, e in spans], on_batch=_batch)
+    kb.store.add_sentences(doc, spans, vectors)
 
 
 def _prune(

@@ -42,7 +42,9 @@ from kb.types import DocMeta, Filters
 
 log = logging.getLogger(__name__)
 FOLD_WEIGHT = 0.5
-FORMAT = "2"  # part of a saved index's name: a change to what is saved makes old saves unread
+FORMAT = "3"  # part of a saved index's name: a change to what is saved makes old saves unread
+RERANK = 64  # passages also scored by their best claim, per question
+SENTENCE_SHARE = 0.25  # of such a passage's similarity, its best claim's
 # a background rebuild starts no sooner than this many times the last one's duration after it
 # ended: an ingest commits a document every second or two, and rebuilding after each commit kept
 # a server's CPU busy with rebuilds while questions waited (searches find the chunks written
@@ -66,6 +68,11 @@ class _Built:
     vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
     centres: dict[str, np.ndarray] = field(default_factory=dict)
     norms: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+    # the claims' vectors (kb.claims), grouped by passage: passage i's rows are
+    # sentence_starts[i]:sentence_starts[i + 1], and their centred lengths
+    sentences: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    sentence_starts: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
+    sentence_norms: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
 
     @cached_property
     def versions(self) -> dict[str, str]:
@@ -218,13 +225,32 @@ class LexicalIndex:
             model = bm25s.BM25()
             model.index(corpus, show_progress=False)
         centres = language_centres(built.vectors, built.meta["language"])
+        sentences, starts = self._sentences(built.ids, built.vectors.shape[1:])
+        owners = np.repeat(np.arange(len(built.ids)), np.diff(starts))
         return replace(
             built,
             model=model,
             term_df=dict(df),
             centres=centres,
             norms=centred_norms(built.vectors, built.meta["language"], centres),
+            sentences=sentences,
+            sentence_starts=starts,
+            sentence_norms=centred_norms(sentences, built.meta["language"][owners], centres),
         )
+
+    def _sentences(self, ids: list[str], shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """The stored sentence vectors of these passages, grouped in their order, with the
+        offsets of each passage's group (a passage stored before sentences were has none)."""
+        position = {cid: i for i, cid in enumerate(ids)}
+        found: list[list[np.ndarray]] = [[] for _ in ids]
+        for cid, vec in self.store.iter_sentences():
+            if cid in position:
+                found[position[cid]].append(vec)
+        starts = np.zeros(len(ids) + 1, dtype=np.int64)
+        np.cumsum([len(group) for group in found], out=starts[1:])
+        flat = [vec for group in found for vec in group]
+        vectors = np.stack(flat) if flat else np.zeros((0, *shape), dtype=np.float32)
+        return vectors.astype(np.float32), starts
 
     def _known_vectors(self) -> dict[str, np.ndarray]:
         """Vectors this process holds already, by chunk id: the served index's and the newer
@@ -284,6 +310,9 @@ class LexicalIndex:
         np.save(tmp / "vectors.npy", built.vectors)
         np.save(tmp / "norms.npy", built.norms)
         np.savez(tmp / "centres.npz", **built.centres)
+        np.save(tmp / "sentences.npy", built.sentences)
+        np.save(tmp / "sentence_starts.npy", built.sentence_starts)
+        np.save(tmp / "sentence_norms.npy", built.sentence_norms)
         shutil.rmtree(folder, ignore_errors=True)
         tmp.rename(folder)
         for old in self.root.iterdir():
@@ -305,11 +334,29 @@ class LexicalIndex:
             norms = np.load(folder / "norms.npy")
             with np.load(folder / "centres.npz") as data:
                 centres = {name: data[name] for name in data.files}
+            sentences = np.load(folder / "sentences.npy", mmap_mode="r")
+            starts = np.load(folder / "sentence_starts.npy")
+            sentence_norms = np.load(folder / "sentence_norms.npy")
         except (OSError, ValueError, KeyError):
             return None
-        if not len(vectors) == len(norms) == len(ids):
+        if not len(vectors) == len(norms) == len(ids) == len(starts) - 1:
             return None
-        return _Built(ids, meta, years, searchable, model, term_df, vectors, centres, norms)
+        if not len(sentences) == len(sentence_norms) == starts[-1]:
+            return None
+        return _Built(
+            ids,
+            meta,
+            years,
+            searchable,
+            model,
+            term_df,
+            vectors,
+            centres,
+            norms,
+            sentences,
+            starts,
+            sentence_norms,
+        )
 
     def is_unknown(self, term: str) -> bool:
         """A folded syllable that no passage contains."""
@@ -367,17 +414,47 @@ class LexicalIndex:
         return total
 
     def similarities(
-        self, vector: np.ndarray, language: str, index: _Built | None = None
+        self,
+        vector: np.ndarray,
+        language: str,
+        index: _Built | None = None,
+        keep: np.ndarray | None = None,
+        by_sentence: bool = True,
     ) -> np.ndarray:
         """A question's similarity, in ``language``, to every indexed chunk: language-neutral
         in a knowledge base of several languages, the model's own cosine in one of one language
-        (``kb.dense``)."""
+        (``kb.dense``). The ``RERANK`` best of those ``keep`` allows are scored by themselves
+        and by their best claim, ``SENTENCE_SHARE`` of it: a question asks about one fact, and a
+        passage of many facts is nearer the question in the sentence that holds it. Not
+        ``by_sentence`` (Vietnamese typed without tones, which the model reads poorly: one
+        sentence's vector is then nearer by chance more often than a passage's)."""
         index = index or self.index
-        if not mixed(index.centres):
-            return np.asarray(index.vectors @ vector, dtype=np.float32)
-        return centred_cosines(
-            index.vectors, index.meta["language"], index.centres, index.norms, vector, language
+        language_of = index.meta.get("language", np.zeros(0, dtype=str))
+        scores = _cosines(index, index.vectors, language_of, index.norms, vector, language)
+        if not by_sentence:
+            return scores
+        pool = scores if keep is None else np.where(keep, scores, -np.inf)
+        top = (
+            np.argpartition(-pool, RERANK)[:RERANK] if len(pool) > RERANK else np.arange(len(pool))
         )
+        starts, ends = index.sentence_starts[top], index.sentence_starts[top + 1]
+        has = np.isfinite(pool[top]) & (ends > starts)
+        top, starts, ends = top[has], starts[has], ends[has]
+        if not len(top):
+            return scores
+        rows = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends, strict=True)])
+        sims = _cosines(
+            index,
+            np.asarray(index.sentences[rows]),
+            language_of[np.repeat(top, ends - starts)],
+            index.sentence_norms[rows],
+            vector,
+            language,
+        )
+        best = np.maximum.reduceat(sims, np.concatenate([[0], np.cumsum(ends - starts)[:-1]]))
+        scores = scores.copy()
+        scores[top] = SENTENCE_SHARE * best + (1 - SENTENCE_SHARE) * scores[top]
+        return scores
 
     def similarities_of(
         self,
@@ -409,6 +486,22 @@ class LexicalIndex:
                 return []
             top = np.argsort(-scores, kind="stable")[:n]
             return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+
+def _cosines(
+    index: _Built,
+    vectors: np.ndarray,
+    languages: np.ndarray,
+    norms: np.ndarray,
+    vector: np.ndarray,
+    language: str,
+) -> np.ndarray:
+    """Similarities of a question to rows of the index, centred when it holds two languages."""
+    if not len(vectors):
+        return np.zeros(0, dtype=np.float32)
+    if not mixed(index.centres):
+        return np.asarray(vectors @ vector, dtype=np.float32)
+    return centred_cosines(vectors, languages, index.centres, norms, vector, language)
 
 
 def _rows(rows: list[tuple[StoredChunk, np.ndarray]], registry: dict[str, DocMeta]) -> _Built:

@@ -79,7 +79,9 @@ def _search_once(
     vector = None
     if mode != "bm25":
         vector = np.asarray(kb.embedder.query(question.text), dtype=np.float32)
-        dense = index.similarities(vector, question.language, built)[keep]
+        dense = index.similarities(
+            vector, question.language, built, keep, by_sentence=not question.unaccented
+        )[keep]
     if mode != "dense":
         lexical = index.scores(question.text, built)[keep]
     found: dict[str, StoredChunk] = {}

@@ -5,17 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from ingest.walk import walk
+from kb.claims import chunk_claims
 from kb.knowledge_base import KnowledgeBase
 from kb.text import passage_text
 
 
 def export_folder(kb: KnowledgeBase, folder: Path, out: Path) -> int:
-    """Write the cached vectors of every live chunk whose file lies under ``folder``."""
+    """Write the cached vectors of every live chunk whose file lies under ``folder``, and of
+    its claims (``kb.claims``)."""
     paths = {str(f.path) for f in walk([folder])}
     texts = []
     for doc in kb.store.registry().values():
         if doc.path in paths:
-            texts += [
-                passage_text(doc.title, c.section, c.text) for c in kb.store.live_chunks(doc.doc_id)
-            ]
+            for c in kb.store.live_chunks(doc.doc_id):
+                texts.append(passage_text(doc.title, c.section, c.text))
+                texts += [c.text[s:e] for s, e in chunk_claims(c, doc.title)]
     return kb.embedder.export(out, texts)

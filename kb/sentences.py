@@ -13,9 +13,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from kb.answer_type import gives
+from kb.claims import claim_spans
 from kb.knowledge_base import KnowledgeBase
 from kb.question import Question
-from kb.text import fold, is_instruction_like, sentence_spans
 from kb.tokenize import exact_tokens, folded_tokens
 from kb.types import Citation, Hit
 
@@ -37,8 +37,6 @@ _META = re.compile(
     r"|^(?:Tài liệu|Báo cáo|Bài viết|Văn bản)(?: này)? (?:tóm tắt|đánh giá|rà soát|tổng hợp|ghi lại)",
     re.IGNORECASE,
 )
-_CLOSING = tuple('.!?;:)"”…')  # how a sentence (or a list item) ends
-_LIST_OR_END = tuple(".!?;:…")  # what may come before a line that starts in lower case
 
 
 @dataclass(frozen=True)
@@ -137,56 +135,12 @@ def _select(scored: list[Sentence], already: list[Sentence], limit: int) -> list
 
 def claims(hits: list[Hit]) -> list[Sentence]:
     """Claim-like sentences of the passages (source lists and headings are not claims)."""
-    out = []
-    for hit in hits:
-        if hit.chunk.is_reference:
-            continue
-        text = hit.chunk.text
-        title = _plain(hit.doc.title)
-        spans = [(_skip_marker(text, a, b), b) for a, b in sentence_spans(text)]
-        bodies = ["", *(text[a:b] for a, b in spans), ""]
-        for i, (start, end) in enumerate(spans, start=1):
-            body = bodies[i]
-            if not _is_claim(body) or _plain(body) in title:
-                continue  # headings, fragments and (a wrapped line of) the title are not claims
-            if _cut(bodies[i - 1], body) or _cut(body, bodies[i + 1]):
-                continue  # half a sentence
-            if is_instruction_like(body):
-                continue  # text aimed at an AI model is data, never part of an answer
-            out.append(Sentence(hit, start, end, body, 0.0))
-    return out
-
-
-def _cut(body: str, following: str) -> bool:
-    """Whether a sentence breaks off between ``body`` and ``following`` ("" at a chunk's edge):
-    a PDF page, and so a chunk, can end in the middle of one ("...signed a memorandum with"),
-    and extraction can split one in two with a blank line ("(HIDS) and" / "opened on ...")."""
-    if not body:
-        return following[:1].islower()
-    if following[:1].islower():  # goes on, unless a list item follows its lead-in or another
-        return not body.rstrip().endswith(_LIST_OR_END)
-    return not following and not body.rstrip().endswith(_CLOSING)
-
-
-def _plain(text: str) -> str:
-    return " ".join(fold(text.lower()).split())
-
-
-def _is_claim(body: str) -> bool:
-    """A sentence, or a short "label: figure" line of a fact sheet ("Opening: 31 December
-    2016."), but not a heading ("Shared data warehouse and open data") or a fragment."""
-    if body.startswith("#"):
-        return False
-    if len(body) >= 25 and len(body.split()) >= 5:
-        # a short line with no closing punctuation is a heading (PDFs lose the "#")
-        return body.rstrip().endswith(_CLOSING) or len(body.split()) >= 8
-    label, _, value = body.partition(":")
-    return bool(label.strip() and any(ch.isdigit() for ch in value) and len(body.split()) >= 3)
-
-
-def _skip_marker(text: str, start: int, end: int) -> int:
-    m = re.match(r"\s*(?:[-•*]|\d+[.)])\s+", text[start:end])
-    return start + m.end() if m else start
+    return [
+        Sentence(hit, start, end, hit.chunk.text[start:end], 0.0)
+        for hit in hits
+        if not hit.chunk.is_reference
+        for start, end in claim_spans(hit.chunk.text, hit.doc.title)
+    ]
 
 
 def cite(n: int, hit: Hit, start: int, end: int) -> Citation:

@@ -206,6 +206,9 @@ class Store:
             self.lessons_col = self.client.get_or_create_collection(
                 settings.collection + "-lessons", metadata=space
             )
+            self.sentences = self.client.get_or_create_collection(
+                settings.collection + "-sentences", metadata=space
+            )
         self._registry_cache: tuple[str, dict[str, DocMeta]] | None = None
         self._chunks_by_id = _Recent(RECENT_CHUNKS)
         self._chunks_by_version = _Recent(RECENT_DOCUMENTS)  # (doc id, version) -> chunks
@@ -263,6 +266,7 @@ class Store:
             self.registry_col.delete(ids=[doc_id])
             self.chunks.delete(where={"doc_id": doc_id})
             self.lessons_col.delete(where={"doc_id": doc_id})
+            self.sentences.delete(where={"doc_id": doc_id})
 
     # -- chunks ---------------------------------------------------------------------------
     def add_chunks(
@@ -289,14 +293,41 @@ class Store:
             for i in range(0, len(nodes), PAGE):
                 store.add(nodes[i : i + PAGE])
 
-    def delete_other_versions(self, doc_id: str, version: str) -> None:
+    def add_sentences(
+        self, doc: DocMeta, spans: list[tuple[str, int, int]], vectors: np.ndarray
+    ) -> None:
+        """A document version's claim vectors, one per ``(chunk_id, start, end)``: dense search
+        scores a passage by its best sentence as well as by itself (``kb.lexical``)."""
+        ids = [f"{cid}@{start}" for cid, start, _ in spans]
+        metas = [
+            {"doc_id": doc.doc_id, "version": doc.version, "chunk_id": cid, "start": s, "end": e}
+            for cid, s, e in spans
+        ]
         with self.guard():
-            self.chunks.delete(where={"$and": [{"doc_id": doc_id}, {"version": {"$ne": version}}]})
+            for i in range(0, len(ids), PAGE):
+                self.sentences.upsert(
+                    ids=ids[i : i + PAGE],
+                    embeddings=vectors[i : i + PAGE].tolist(),
+                    metadatas=metas[i : i + PAGE],
+                )
+
+    def iter_sentences(self) -> Iterator[tuple[str, np.ndarray]]:
+        """Every stored sentence vector with its chunk's id (paged), committed or not."""
+        for got in self._pages(self.sentences, None, ["metadatas", "embeddings"]):
+            for meta, vec in zip(got["metadatas"], got["embeddings"], strict=True):
+                yield str(meta["chunk_id"]), np.asarray(vec, dtype=np.float32)
+
+    def delete_other_versions(self, doc_id: str, version: str) -> None:
+        where = {"$and": [{"doc_id": doc_id}, {"version": {"$ne": version}}]}
+        with self.guard():
+            self.chunks.delete(where=where)
+            self.sentences.delete(where=where)
 
     def delete_chunks(self, ids: list[str]) -> None:
         with self.guard():
             for i in range(0, len(ids), PAGE):
                 self.chunks.delete(ids=ids[i : i + PAGE])
+                self.sentences.delete(where={"chunk_id": {"$in": ids[i : i + PAGE]}})
 
     # -- lesson records -------------------------------------------------------------------
     def add_lesson_records(

@@ -220,7 +220,12 @@ def test_second_run_reuses_the_collection(eval_settings, dataset, result):
     assert len(registry) == len(CORPUS)
     generation = kb.store.generation()
     collections = sorted(c.name for c in kb.store.client.list_collections())
-    assert collections == [f"beir-{digest}", f"beir-{digest}-docs", f"beir-{digest}-lessons"]
+    assert collections == [
+        f"beir-{digest}",
+        f"beir-{digest}-docs",
+        f"beir-{digest}-lessons",
+        f"beir-{digest}-sentences",
+    ]
     embedder = get_embedder(eval_settings)
     before = embedder.embedded
 

@@ -1,0 +1,129 @@
+"""Passages scored by their best sentence as well as by themselves.
+
+Why: a question asks about one fact, and a passage of many facts is nearer the question in the
+sentence that holds it. On xquad-dev's one-language sets this lifted dense recall@1 for questions
+in the other language from 0.770 to 0.802 (Vietnamese paragraphs) and 0.758 to 0.80 (English).
+The claims' vectors live in Chroma beside the chunks, so they follow the same versioning,
+replacement and deletion rules, and every app server sharing the store reads the same ones.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ingest import Record, ingest_records
+from kb.claims import chunk_claims
+from kb.knowledge_base import open_kb
+from kb.lexical import RERANK, SENTENCE_SHARE, LexicalIndex
+
+REPORT = (
+    "Dự án bãi đỗ xe thông minh iParking được thí điểm tại Hà Nội từ năm 2017. "
+    "Người dân thanh toán phí gửi xe qua ứng dụng điện thoại thay cho tiền mặt. "
+    "Số điểm đỗ xe tham gia đã tăng từ 30 lên 120 trong hai năm đầu. "
+    "Khó khăn lớn nhất là nhân viên trông xe không muốn chuyển sang thu phí điện tử."
+)
+OTHER = (
+    "The Da Nang operations centre links traffic cameras, flood sensors and citizen reports. "
+    "Operators on duty handle about 400 incidents a month from one room. "
+    "The centre was built with a loan and opened in 2019 after two years of work."
+)
+
+
+def _stored(kb) -> dict[str, list[tuple[int, int]]]:
+    """The (start, end) of every stored sentence, by chunk id."""
+    got = kb.store.sentences.get(include=["metadatas"])
+    out: dict[str, list[tuple[int, int]]] = {}
+    for meta in got["metadatas"]:
+        out.setdefault(meta["chunk_id"], []).append((meta["start"], meta["end"]))
+    return {cid: sorted(spans) for cid, spans in out.items()}
+
+
+@pytest.fixture
+def kb(settings_factory):
+    kb = open_kb(settings_factory())
+    report = ingest_records(
+        kb,
+        [
+            Record("iparking", REPORT, "Đánh giá iParking", {"city": "hanoi", "language": "vi"}),
+            Record("ioc", OTHER, "Da Nang IOC", {"city": "danang", "language": "en"}),
+        ],
+    )
+    assert not report.failed, report.failed
+    return kb
+
+
+def test_every_claim_of_every_live_chunk_is_stored_with_its_vector(kb):
+    stored = _stored(kb)
+    registry = kb.store.registry()
+    expected = {}
+    for doc_id, doc in registry.items():
+        for chunk in kb.store.live_chunks(doc_id):
+            spans = chunk_claims(chunk, doc.title)
+            if spans:
+                expected[chunk.chunk_id] = sorted(spans)
+    assert stored == expected
+    assert sum(len(v) for v in stored.values()) >= 6  # four and three sentences, all claims
+    # each vector is the model's vector of that sentence's own text
+    text = {c.chunk_id: c.text for d in registry for c in kb.store.live_chunks(d)}
+    got = kb.store.sentences.get(include=["metadatas", "embeddings"])
+    for meta, vec in zip(got["metadatas"], got["embeddings"], strict=True):
+        quote = text[meta["chunk_id"]][meta["start"] : meta["end"]]
+        assert np.allclose(vec, kb.embedder.passages([quote])[0], atol=1e-5)
+
+
+def test_a_new_version_replaces_its_sentences_and_a_deleted_document_takes_them(kb):
+    before = _stored(kb)
+    changed = REPORT.replace("120", "150")
+    ingest_records(
+        kb,
+        [
+            Record("iparking", changed, "Đánh giá iParking", {"city": "hanoi", "language": "vi"}),
+            Record("ioc", OTHER, "Da Nang IOC", {"city": "danang", "language": "en"}),
+        ],
+    )
+    after = _stored(kb)
+    live = {c.chunk_id for d in kb.store.registry() for c in kb.store.live_chunks(d)}
+    assert set(after) <= live, "a sentence of a replaced version is left"
+    assert {c for c in after if c.startswith("ioc#")} == {c for c in before if c.startswith("ioc#")}
+    assert {c for c in after if c.startswith("iparking#")} != {
+        c for c in before if c.startswith("iparking#")
+    }
+    kb.store.forget_document("iparking")
+    assert all(c.startswith("ioc#") for c in _stored(kb))
+
+
+def test_similarity_is_half_the_passage_and_half_its_best_sentence(kb):
+    """Against a reference computed from the stored vectors by hand."""
+    index: LexicalIndex = kb.lexical
+    index.refresh()
+    built = index.index
+    assert len(built.sentences) == sum(len(v) for v in _stored(kb).values())
+    question = "Bao nhiêu điểm đỗ xe tham gia iParking?"
+    q = kb.embedder.query(question)
+    got = index.similarities(q, "vi", built)
+    # one language per document here, two in the knowledge base: centred cosines (kb.dense)
+    langs = built.meta["language"]
+    centred = {lang: built.centres[lang] for lang in set(langs)}
+    qc = q - centred["vi"]
+    for i, cid in enumerate(built.ids):
+        p = built.vectors[i] - centred[langs[i]]
+        passage = float(p @ qc / np.linalg.norm(p) / np.linalg.norm(qc))
+        rows = built.sentences[built.sentence_starts[i] : built.sentence_starts[i + 1]]
+        if not len(rows) or len(built.ids) > RERANK:
+            assert got[i] == pytest.approx(passage, abs=1e-5), cid
+            continue
+        s = rows - centred[langs[i]]
+        best = float(np.max(s @ qc / np.linalg.norm(s, axis=1) / np.linalg.norm(qc)))
+        want = SENTENCE_SHARE * best + (1 - SENTENCE_SHARE) * passage
+        assert got[i] == pytest.approx(want, abs=1e-5), cid
+
+
+def test_saved_index_loads_the_same_sentences(kb):
+    kb.lexical.refresh()
+    built = kb.lexical.index
+    again = LexicalIndex(kb.store, kb.settings.cache_dir)
+    assert again.load_current()
+    assert np.array_equal(again.index.sentence_starts, built.sentence_starts)
+    assert np.allclose(np.asarray(again.index.sentences), built.sentences)
+    assert np.allclose(again.index.sentence_norms, built.sentence_norms)
