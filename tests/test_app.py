@@ -543,10 +543,15 @@ def test_evals_page_shows_the_lesson_eval(app_env):
     figures = {"precision": 0.95, "recall": 0.85, "kind_accuracy": 1.0, "ari": 0.2, "purity": 0.6}
     counts = {"labelled": 130, "labelled_docs": 13, "total": 436, "exact_quotes": 1.0}
     counts |= {"themes": 90, "themes_multi_city": 53}
-    report = {"kind": "lessons", "created_at": "2026-03-01T10:00:00", "labels": "x.jsonl"}
+    report = {"kind": "lessons", "created_at": "2026-03-01T10:00:00", "labels": "labels.jsonl"}
     report["lessons"] = figures | counts
     (reports / "lessons.json").write_text(json.dumps(report), encoding="utf-8")
+    # a newer report of the held-out set: the main set is still the one shown first
+    heldout = {**report, "labels": "heldout.jsonl", "created_at": "2026-03-02T10:00:00"}
+    heldout["lessons"] = {**report["lessons"], "precision": 0.5}
+    (reports / "heldout.json").write_text(json.dumps(heldout), encoding="utf-8")
     at = run(make_app(page="evals", lang="en"))
+    assert at.radio(key="set_lessons").options == ["labels", "heldout"]
     metrics = {m.label: m.value for m in at.metric}
     assert (metrics["Precision"], metrics["Recall"], metrics["Theme ARI"]) == (
         "0.950",
@@ -554,7 +559,12 @@ def test_evals_page_shows_the_lesson_eval(app_env):
         "0.200",
     )
     assert any("436 lessons, 100.0% exact quotes, 90 themes" in c.value for c in at.caption)
+    at = run(make_app(page="evals"))  # (switching a radio in AppTest needs the default language)
+    at.radio(key="set_lessons").set_value("heldout")
+    run(at)
+    assert {m.label: m.value for m in at.metric}["Độ chính xác"] == "0.500"
     (reports / "lessons.json").unlink()
+    (reports / "heldout.json").unlink()
     at = run(make_app(page="evals", lang="en"))
     assert any("No lesson report" in c.value for c in at.caption)
 

@@ -521,6 +521,11 @@ def show_qa(s: Any) -> None:
 LESSON_FIGURES = ("precision", "recall", "kind_accuracy", "ari", "purity")
 
 
+def lesson_set_name(report: dict[str, Any]) -> str:
+    """A lesson report's labelled set: its file's name (``labels``, ``heldout``)."""
+    return Path(str(report.get("labels") or "—")).stem
+
+
 def show_lessons(s: Any) -> None:
     """The latest lesson-records report (``kb eval --lessons``): extraction precision and
     recall and the themes' ARI and purity on the labelled set, the whole store's counts."""
@@ -532,6 +537,9 @@ def show_lessons(s: Any) -> None:
     if not reports:
         st.caption(t("no_lesson_reports", dir=str(s.reports_dir)))
         return
+    # one labelled set at a time, the main one first (stable sort: newest first within each)
+    reports = sorted(reports, key=lambda r: lesson_set_name(r) != "labels")
+    reports = one_query_set(reports, "lessons", lesson_set_name)
     m = reports[0]["lessons"]
     cols = st.columns(len(LESSON_FIGURES) + 1)
     for column, key in zip(cols, LESSON_FIGURES, strict=False):
