@@ -19,6 +19,7 @@ class CheckReport:
     incomplete_docs: list[str] = field(default_factory=list)  # fewer/more chunks than recorded
     duplicate_chunks: list[str] = field(default_factory=list)  # same document position twice
     lexical_stale: bool = False
+    stale_lessons: list[str] = field(default_factory=list)  # lesson records nobody can see
     repaired: list[str] = field(default_factory=list)
     live_ids: set[str] = field(default_factory=set, repr=False)
 
@@ -30,6 +31,7 @@ class CheckReport:
                 or self.stale_chunks
                 or self.incomplete_docs
                 or self.duplicate_chunks
+                or self.stale_lessons
             )
             and not self.lexical_stale
         )
@@ -50,6 +52,8 @@ class CheckReport:
             out.append(f"{len(self.duplicate_chunks)} duplicate chunks")
         if self.lexical_stale:
             out.append("the BM25 index does not match the collection")
+        if self.stale_lessons:
+            out.append(f"{len(self.stale_lessons)} lesson records are left from an old version")
         return out
 
     def to_json(self) -> dict:
@@ -63,6 +67,7 @@ class CheckReport:
             "incomplete_docs": self.incomplete_docs,
             "duplicate_chunks": len(self.duplicate_chunks),
             "lexical_stale": self.lexical_stale,
+            "stale_lessons": len(self.stale_lessons),
             "repaired": self.repaired,
         }
 
@@ -124,6 +129,7 @@ def check(kb: KnowledgeBase, repair: bool = False) -> CheckReport:
     """Report what is off; with ``repair``, fix it and report the state after."""
     report = _scan(kb.store)
     report.lexical_stale = _lexical_stale(kb, report)
+    report.stale_lessons = stale_lesson_records(kb.store)
     if not repair or report.ok:
         return report
     repaired = []
@@ -131,10 +137,9 @@ def check(kb: KnowledgeBase, repair: bool = False) -> CheckReport:
     if junk:
         kb.store.delete_chunks(junk)
         repaired.append(f"deleted {len(junk)} invisible or duplicate chunks")
-    lessons = stale_lesson_records(kb.store)
-    if lessons:
-        kb.store.delete_lesson_records(lessons)
-        repaired.append(f"deleted {len(lessons)} invisible lesson records")
+    if report.stale_lessons:
+        kb.store.delete_lesson_records(report.stale_lessons)
+        repaired.append(f"deleted {len(report.stale_lessons)} invisible lesson records")
     for doc_id in report.incomplete_docs:
         doc = kb.store.document(doc_id)
         kb.store.forget_document(doc_id)
@@ -146,5 +151,6 @@ def check(kb: KnowledgeBase, repair: bool = False) -> CheckReport:
     kb.lexical.refresh(force=True)
     after = _scan(kb.store)
     after.lexical_stale = _lexical_stale(kb, after)
+    after.stale_lessons = stale_lesson_records(kb.store)
     after.repaired = repaired + (["rebuilt the BM25 index"] if report.lexical_stale else [])
     return after

@@ -428,3 +428,24 @@ def test_kb_eval_lessons_reports_and_refuses_bad_input(lesson_kb, kb_cli, tmp_pa
     assert code == 2 and "file not found" in err
     code, _, err = kb_cli("eval", "--lessons", labels, "--answers", *where)
     assert code == 2 and "--lessons" in err
+
+
+def test_check_repair_deletes_lesson_records_no_reader_can_see(lesson_kb):
+    """A crash between writing a version's records and its commit leaves records under a key
+    the registry does not hold: ``kb check --repair`` (and the next ingest's sweep) delete them."""
+    import numpy as np
+
+    from kb.check import check, stale_lesson_records
+
+    kb, _ = lesson_kb
+    meta = dict(stored_records(kb)[0], version="deadbeef-x0", lesson_id="lstale")
+    kb.store.add_lesson_records(
+        ["x-hn-parking#deadbeef-x0#0000"], ["A stale record."], [meta], np.ones((1, 384))
+    )
+    assert stale_lesson_records(kb.store) == ["x-hn-parking#deadbeef-x0#0000"]
+    assert "A stale record." not in by_text(kb)  # never shown: its key is not the registry's
+    found = check(kb)
+    assert not found.ok and "1 lesson records are left from an old version" in found.problems()
+    report = check(kb, repair=True)
+    assert report.ok and "deleted 1 invisible lesson records" in report.repaired
+    assert stale_lesson_records(kb.store) == [] and len(stored_records(kb)) == 7
