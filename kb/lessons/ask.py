@@ -52,14 +52,35 @@ def lesson_answer(
     does not ask for lessons or no lesson is near enough."""
     if not asks_for_lessons(question):
         return None
-    scope = question.scope(filters) or Filters()
+    scored = _scored(kb, question, question.scope(filters) or Filters())
+    if not scored or scored[0][0] < support_floor(question):
+        return None
+    themes = _best_themes(scored)
+    return _compose(kb, question, {t: [x for s, x in scored if _theme(x) == t] for t in themes})
+
+
+def themes_near(kb: KnowledgeBase, text: str, filters: Filters | None = None) -> list[str]:
+    """The themes whose best lesson is within the answerer's support floor of ``text``, the
+    nearest first: the Lessons page's search box, measured as questions asking for lessons
+    are. ``filters`` (its ``public_only`` above all) limits the lessons that may vote."""
+    question = Question.parse(text)
+    floor = support_floor(question)
+    best: dict[str, float] = {}
+    for score, lesson in _scored(kb, question, filters or Filters()):
+        if score >= floor:
+            best.setdefault(_theme(lesson), score)
+    return list(best)
+
+
+def _scored(kb: KnowledgeBase, question: Question, scope: Filters) -> list[tuple[float, Lesson]]:
+    """The lessons in ``scope`` by their centred cosine with the question, nearest first."""
     rows = [
         (lesson, vec)
         for lesson, vec in committed(kb, scope, theme_index(kb).current().assignment(), True)
         if vec is not None
     ]
     if not rows:
-        return None
+        return []
     kb.lexical.refresh(wait=False)  # the language centres the similarity is measured with
     sims = kb.lexical.similarities_of(
         np.stack([vec for _, vec in rows]),
@@ -68,14 +89,10 @@ def lesson_answer(
         question.language,
         centred=True,
     )
-    scored = sorted(
+    return sorted(
         ((float(s), lesson) for (lesson, _), s in zip(rows, sims, strict=True)),
         key=lambda row: (-row[0], row[1].id),
     )
-    if scored[0][0] < support_floor(question):
-        return None
-    themes = _best_themes(scored)
-    return _compose(kb, question, {t: [x for s, x in scored if _theme(x) == t] for t in themes})
 
 
 def _theme(lesson: Lesson) -> str:
@@ -133,4 +150,4 @@ def _compose(kb: KnowledgeBase, question: Question, themes: dict[str, list[Lesso
     return Answer(text="\n".join(lines), abstained=False, citations=citations, note=note)
 
 
-__all__ = ["asks_for_lessons", "lesson_answer"]
+__all__ = ["asks_for_lessons", "lesson_answer", "themes_near"]

@@ -90,6 +90,13 @@ class LessonSet:
             out.setdefault(lesson.theme, []).append(lesson)
         return out
 
+    def only(self, theme_ids: list[str]) -> LessonSet:
+        """The set cut to ``theme_ids``, in their order (a ranking, such as a search's)."""
+        rank = {tid: i for i, tid in enumerate(theme_ids)}
+        themes = sorted((t for t in self.themes if t.id in rank), key=lambda t: rank[t.id])
+        kept = sorted((x for x in self.lessons if x.theme in rank), key=lambda x: rank[x.theme])
+        return LessonSet(lessons=kept, themes=themes)
+
     def recurring(self) -> list[Theme]:
         """Themes met in two cities or more (the same failure met twice)."""
         return [t for t in self.themes if len([c for c in t.cities if c != "multi"]) >= 2]
