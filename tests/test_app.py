@@ -844,3 +844,129 @@ def test_compare_view_says_what_each_column_lacks(app_env, question, said, colum
     at.toggle(key="compare").set_value(True)
     run(at)
     assert sum(said in c.value for c in at.caption) == columns
+
+
+# -- Lessons -------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def lessons_store(tmp_path_factory, session_cache):
+    """The lesson tests' documents: one lesson learned in Hà Nội (2020, English) and again in Đà
+    Nẵng (2021, Vietnamese), and an internal HCMC review."""
+    from test_lessons import write_corpus
+
+    from ingest import ingest_paths
+    from kb.knowledge_base import open_kb
+    from kb.settings import load_settings
+
+    root = tmp_path_factory.mktemp("lessons-app")
+    settings = load_settings(
+        env={}, store=str(root / "store"), cache_dir=str(session_cache), collection="lessons-app"
+    )
+    kb = open_kb(settings)
+    report = ingest_paths(kb, [write_corpus(root / "corpus")])
+    assert not report.failed, report.failed
+    return kb
+
+
+@pytest.fixture
+def lessons_env(monkeypatch, lessons_store, tmp_path):
+    point_at(monkeypatch, lessons_store.settings, tmp_path)
+    return lessons_store
+
+
+def theme_blocks(at) -> list[str]:
+    return [b for b in bodies(at) if 'class="kb-theme"' in b]
+
+
+def test_lessons_page_side_by_side_with_recurrence_and_links_to_passages(lessons_env):
+    from html import escape
+
+    from test_lessons import INTERNAL, PAY_EN, PAY_VI
+
+    from kb.lessons.listing import lessons
+    from kb.ui.render import doc_href
+
+    at = run(make_app(page="lessons"))
+    assert at.title[0].value == "Bài học theo chủ đề"
+    pair = next(b for b in theme_blocks(at) if escape(PAY_EN) in b)
+    assert escape(PAY_VI) in pair  # one theme, two languages
+    assert "Rút ra ở Hà Nội năm 2020 và lại gặp ở Đà Nẵng năm 2021." in pair
+    heads = re.findall(r'class="kb-city-head">([^<]+)<', pair)
+    assert heads == ["Hà Nội", "Đà Nẵng"]
+    assert "repeat(2, minmax(0, 1fr))" in pair  # a column per city
+    # every lesson links to its document at its passage, as a citation card does
+    public = lessons(lessons_env, public_only=True)
+    html = page_html(at)
+    for x in public.lessons:
+        assert f'href="{escape(doc_href(x.doc_id, x.chunk_id, x.start, x.end, lang="vi"))}"' in html
+    # not signed in (no sign-in configured): no internal lesson, nor its city, anywhere
+    assert escape(INTERNAL) not in html and "TP. Hồ Chí Minh" not in html
+    assert any(
+        c.value == f"{len(public.lessons)} bài học trong {len(public.themes)} chủ đề"
+        for c in at.caption
+    )
+    assert {b.proto.label for b in at.get("download_button")} == {"Markdown", "CSV", "XLSX"}
+
+    at = run(make_app(page="lessons", lang="en"))
+    pair = next(b for b in theme_blocks(at) if escape(PAY_EN) in b)
+    assert "Learned in Hà Nội 2020 and again in Đà Nẵng 2021." in pair
+
+
+def test_lessons_grid_counts_link_to_a_theme_in_a_city(lessons_env):
+    from test_lessons import PAY_EN
+
+    from kb.lessons.listing import lessons
+
+    pay = next(x.theme for x in lessons(lessons_env).lessons if x.text == PAY_EN)
+    at = run(make_app(page="lessons", kind="lesson"))
+    grid = next(b for b in bodies(at) if 'class="kb-grid"' in b)
+    cell = re.search(
+        rf'href="(\?page=lessons&amp;kind=lesson&amp;theme={pay}&amp;city=danang)"', grid
+    )
+    assert cell, grid
+    # following the link (a new session at that URL) filters the page to that cell
+    at = run(make_app(page="lessons", kind="lesson", theme=pay, city="danang"))
+    assert at.multiselect(key="les_theme").value == [pay]
+    assert at.multiselect(key="les_city").value == ["danang"]
+    blocks = theme_blocks(at)
+    assert len(blocks) == 1 and re.findall(r'class="kb-city-head">([^<]+)<', blocks[0]) == [
+        "Đà Nẵng"
+    ]
+
+
+def test_lessons_filters_come_from_and_go_into_the_url(lessons_env):
+    at = run(make_app(page="lessons", city="danang", kind="recommendation"))
+    html = page_html(at)
+    assert "Công bố số giao dịch" in html and "Mở nhiều kênh thanh toán" not in html
+    at.multiselect(key="les_kind").set_value([])
+    at.multiselect(key="les_language").set_value(["vi"])
+    run(at)
+    assert at.query_params["city"] == "danang"  # one value: a string; several: a list
+    assert at.query_params["language"] == "vi" and "kind" not in at.query_params
+    assert "Mở nhiều kênh thanh toán" in page_html(at)
+    # values the viewer's lessons do not have are dropped, not an error
+    at = run(make_app(page="lessons", city="paris", theme="t0000"))
+    assert at.multiselect(key="les_city").value == [] and theme_blocks(at)
+
+
+def test_lessons_search_box_ranks_themes(lessons_env):
+    from html import escape
+
+    from test_lessons import PAY_EN
+
+    at = run(make_app(page="lessons", q="kênh thanh toán cho bãi đỗ xe"))
+    assert at.text_input(key="les_q").value == "kênh thanh toán cho bãi đỗ xe"
+    first = theme_blocks(at)[0]
+    assert escape(PAY_EN) in first
+    assert '<mark class="kb-term">thanh</mark> <mark class="kb-term">toán</mark>' in first
+
+
+def test_lessons_signed_in_user_sees_internal_lessons(lessons_env):
+    from html import escape
+
+    from test_lessons import INTERNAL
+
+    at = run(auth_app(ALICE, page="lessons"))
+    assert escape(INTERNAL) in page_html(at) and "TP. Hồ Chí Minh" in page_html(at)
+    at = run(auth_app(None, page="lessons"))
+    assert "sign_in" in sidebar_buttons(at)
+    assert escape(INTERNAL) not in page_html(at) and "TP. Hồ Chí Minh" not in page_html(at)

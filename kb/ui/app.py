@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import streamlit as st
 
-from kb.ui import page_ask, page_corpus, page_documents, page_evals, page_upload, render, shell
+from kb.ui import (
+    page_ask,
+    page_corpus,
+    page_documents,
+    page_evals,
+    page_lessons,
+    page_upload,
+    render,
+    shell,
+)
 from kb.ui.i18n import t
 
 RENDERERS = {
     "ask": page_ask.page,
+    "lessons": page_lessons.page,
     "documents": page_documents.page,
     "evals": page_evals.page,
     "corpus": page_corpus.page,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from kb.lessons.export import KIND
+
 LANGS = ("vi", "en")
 DEFAULT_LANG = "vi"
 
@@ -20,6 +22,7 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "nav": {"vi": "Trang", "en": "Page"},
     "page_ask": {"vi": "Hỏi đáp", "en": "Ask"},
+    "page_lessons": {"vi": "Bài học", "en": "Lessons"},
     "page_documents": {"vi": "Tài liệu", "en": "Documents"},
     "page_evals": {"vi": "Đánh giá", "en": "Evals"},
     "page_corpus": {"vi": "Kho dữ liệu", "en": "Corpus"},
@@ -360,6 +363,47 @@ STRINGS: dict[str, dict[str, str]] = {
     "other_reports": {"vi": "Báo cáo khác", "en": "Other reports"},
     "kind": {"vi": "Loại câu hỏi", "en": "Question kind"},
     "lang_field": {"vi": "Ngôn ngữ", "en": "Language"},
+    # lessons
+    "lessons_title": {"vi": "Bài học theo chủ đề", "en": "Lessons by theme"},
+    "lessons_intro": {
+        "vi": "Bài học, nguyên nhân và khuyến nghị các tài liệu nêu, gom theo chủ đề và đặt cạnh "
+        "nhau theo thành phố. Mỗi bài học dẫn tới đoạn trích của nó trong tài liệu.",
+        "en": "The lessons, causes and recommendations the documents state, grouped by theme and "
+        "set side by side per city. Each one links to its passage in its document.",
+    },
+    "lessons_search": {"vi": "Tìm chủ đề", "en": "Find themes"},
+    "lessons_search_hint": {
+        "vi": "Ví dụ: thanh toán đỗ xe, dữ liệu mở",
+        "en": "For example: parking payment, open data",
+    },
+    "lesson_kind": {"vi": "Loại bài học", "en": "Kind"},
+    "theme": {"vi": "Chủ đề", "en": "Theme"},
+    "n_lessons": {
+        "vi": "{lessons} bài học trong {themes} chủ đề",
+        "en": "{lessons} lessons in {themes} themes",
+    },
+    "lessons_grid": {
+        "vi": "Số bài học theo chủ đề và thành phố",
+        "en": "Lessons by theme and city",
+    },
+    "lessons_grid_help": {
+        "vi": "Bấm một con số để chỉ xem bài học của chủ đề đó ở thành phố đó.",
+        "en": "Click a number to see only that theme's lessons in that city.",
+    },
+    "total": {"vi": "Tổng", "en": "Total"},
+    "no_lessons": {
+        "vi": "Chưa có bài học nào trong kho (hoặc bạn không có quyền xem).",
+        "en": "No lessons in the knowledge base yet (or none you may view).",
+    },
+    "no_lessons_match": {
+        "vi": "Không có bài học nào khớp với bộ lọc hoặc từ khoá.",
+        "en": "No lesson matches the filters or the search.",
+    },
+    "more_themes": {
+        "vi": "Còn {n} chủ đề nữa: thu hẹp bằng bộ lọc hoặc ô tìm kiếm; tệp xuất có đủ.",
+        "en": "{n} more themes: narrow with the filters or the search; the exports hold them all.",
+    },
+    "export": {"vi": "Xuất phần đang chọn", "en": "Export the selection"},
     # corpus
     "corpus_title": {"vi": "Kho dữ liệu", "en": "Corpus"},
     "corpus_intro": {
@@ -418,6 +462,8 @@ VALUES: dict[str, dict[str, dict[str, str]]] = {
         "review": {"vi": "Tổng kết", "en": "Review"},
         "technology-brief": {"vi": "Tóm tắt công nghệ", "en": "Technology brief"},
     },
+    # a lesson record's kind, worded as the exports word it
+    "kind": {k: {lang: KIND[lang][k] for lang in LANGS} for k in KIND["en"]},
     "unknown": {"unknown": {"vi": "Không rõ", "en": "Unknown"}},
 }
 

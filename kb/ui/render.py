@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+from kb.lessons.records import Lesson
 from kb.page_label import where
 from kb.types import Answer, Citation, DocMeta
 from kb.ui.blocks import passage_html, passage_links
@@ -80,6 +81,16 @@ mark.kb-cited {background: #cfe9f5; padding: 1px 0; border-radius: 2px; color: i
 .kb-tagline {font-size: 0.8rem; color: #5b6b79; margin-top: 0.1rem;}
 .kb-user {font-size: 0.88rem; color: #1b2733; margin: 0.2rem 0 0 0; word-break: break-word;}
 .kb-user-icon {color: #2e7d32; font-size: 0.7rem; vertical-align: middle;}
+.kb-grid {max-height: 22rem; overflow-y: auto; margin-bottom: 0.8rem;}
+.kb-grid table {border-collapse: collapse; font-size: 0.88rem; width: 100%;}
+.kb-grid th, .kb-grid td {border-bottom: 1px solid #e6ebef; padding: 0.25rem 0.5rem;
+  text-align: right;}
+.kb-grid th:first-child, .kb-grid td:first-child {text-align: left;}
+.kb-grid thead th {position: sticky; top: 0; background: #fff;}
+.kb-grid a {color: #0f6e8c; text-decoration: none; font-weight: 600;}
+.kb-theme h4 {margin: 1.2rem 0 0.2rem 0;}
+.kb-recur {color: #7a5300; font-size: 0.9rem; margin-bottom: 0.4rem;}
+.kb-cols {display: grid; gap: 0.8rem;}
 </style>
 """
 
@@ -196,6 +207,20 @@ def citation_card(c: Citation, terms: list[str], q: str | None = None, fmt: str 
         f'<a class="kb-title" href="{href}" target="_self">{esc(c.title or c.doc_id)}</a></div>'
         + doc_badges(c.city, c.year, c.outcome, page, section)
         + f'<div class="kb-quote">{highlight(c.quote, terms)}</div>'
+        f'<a class="kb-open" href="{href}" target="_self">{esc(t("open_document"))} →</a>'
+        "</div>"
+    )
+
+
+def lesson_card(x: Lesson, terms: list[str]) -> str:
+    """One lesson: its kind, year and outcome, the quote, and its document linked at the
+    passage, as a citation card links it."""
+    href = esc(doc_href(x.doc_id, x.chunk_id, x.start, x.end))
+    return (
+        '<div class="kb-card kb-lesson">'
+        + doc_badges("", x.year, x.outcome, extra=[badge(value_label("kind", x.kind))])
+        + f'<div class="kb-quote">{highlight(x.text, terms)}</div>'
+        f'<a class="kb-title" href="{href}" target="_self">{esc(x.title or x.doc_id)}</a><br>'
         f'<a class="kb-open" href="{href}" target="_self">{esc(t("open_document"))} →</a>'
         "</div>"
     )

@@ -12,9 +12,10 @@ import streamlit as st
 from kb.ui import render
 from kb.ui.i18n import DEFAULT_LANG, LANGS, t
 
-PAGES = ("ask", "documents", "evals", "corpus")
+PAGES = ("ask", "lessons", "documents", "evals", "corpus")
 PAGE_ICONS = {
     "ask": ":material/forum:",
+    "lessons": ":material/lightbulb:",
     "documents": ":material/description:",
     "evals": ":material/monitoring:",
     "corpus": ":material/database:",
@@ -46,7 +47,7 @@ def _url_lang() -> str:
     return lang if lang in LANGS else DEFAULT_LANG
 
 
-def _follow_url(key: str, value: str) -> None:
+def follow_url(key: str, value: object) -> None:
     """Widget state from the URL on a new session, or when the URL changed by itself (the
     browser's back and forward buttons); otherwise the widget keeps what the user chose."""
     seen = f"_url_{key}"
@@ -56,12 +57,12 @@ def _follow_url(key: str, value: str) -> None:
 
 
 def current_lang() -> str:
-    _follow_url("ui_lang", _url_lang())
+    follow_url("ui_lang", _url_lang())
     return st.session_state["ui_lang"]
 
 
 def current_page() -> str:
-    _follow_url("ui_page", _url_page())
+    follow_url("ui_page", _url_page())
     if st.session_state["ui_page"] not in pages():  # e.g. Upload, after signing out
         st.session_state["ui_page"] = "ask"
     return st.session_state["ui_page"]
