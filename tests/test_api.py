@@ -426,6 +426,65 @@ def test_unknown_paths_and_methods_are_json(http):
     assert_error(http.delete("/v1/search"), 405, None)
 
 
+# -- lessons -------------------------------------------------------------------------------
+
+
+def test_lessons_in_the_cli_shape_with_access_and_errors_naming_the_field(
+    api, http, kb_cli, tmp_path
+):
+    """The lesson tests' documents (one internal) are added to the API's store for this test and
+    pruned after it, so the other tests see the store they expect."""
+    from test_lessons import INTERNAL, PAY_EN, PAY_VI, write_corpus
+
+    from ingest import ingest_paths
+    from kb.knowledge_base import open_kb
+
+    kb = open_kb(api["settings"])
+    corpus = write_corpus(tmp_path / "lessons")
+    assert not ingest_paths(kb, [corpus]).failed
+    try:
+
+        def cli(*args: str) -> dict:
+            code, out, err = kb_cli("lessons", "--json", *args, *api["store"])
+            assert code == 0, err
+            return json.loads(out)
+
+        public = http.get("/v1/lessons")
+        assert public.status_code == 200, public.text
+        assert public.json() == cli("--public-only")
+        texts = {x["text"] for x in public.json()["lessons"]}
+        assert {PAY_EN, PAY_VI} <= texts and INTERNAL not in texts
+        key = new_key(kb_cli, api, "lessons")["key"]
+        everything = http.get("/v1/lessons", headers=bearer(key)).json()
+        assert everything == cli() and INTERNAL in {x["text"] for x in everything["lessons"]}
+
+        params = {"city": ["danang", "hanoi"], "kind": "lesson", "lang": "vi", "label_lang": "vi"}
+        got = http.get("/v1/lessons", params=params).json()
+        args = ["--city", "danang", "--city", "hanoi", "--kind", "lesson", "--lang", "vi"]
+        assert got == cli(*args, "--label-lang", "vi", "--public-only")
+        assert PAY_VI in {x["text"] for x in got["lessons"]} and PAY_EN not in str(got)
+        theme = next(x["theme"] for x in everything["lessons"] if x["text"] == INTERNAL)
+        hidden = http.get("/v1/lessons", params={"theme": theme}).json()  # named by hand
+        assert INTERNAL not in {x["text"] for x in hidden["lessons"]}
+        shown = http.get("/v1/lessons", params={"theme": theme}, headers=bearer(key)).json()
+        assert INTERNAL in {x["text"] for x in shown["lessons"]}
+
+        for name, value in (
+            ("city", "paris"),
+            ("kind", "lessons"),
+            ("lang", "fr"),
+            ("theme", "t0000"),
+            ("label_lang", "fr"),
+            ("colour", "red"),
+        ):
+            err = assert_error(http.get("/v1/lessons", params={name: value}), 422, name)
+            assert err["message"].startswith(f"{name}: ")
+    finally:
+        for path in corpus.rglob("*.md"):
+            path.unlink()
+        ingest_paths(kb, [corpus])  # pruned: the documents are gone again
+
+
 # -- documents, feedback, docs -------------------------------------------------------------
 
 

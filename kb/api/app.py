@@ -376,6 +376,42 @@ def create_app(settings: Settings, warm: bool = True) -> FastAPI:
         media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         return FileResponse(path, media_type=media, filename=path.name)
 
+    @app.get("/v1/lessons", tags=["lessons"])
+    def lessons_list(
+        request: Request,
+        kb: Kb,
+        viewer: Who,
+        city: Annotated[list[str] | None, Query(description="hanoi, hcmc, danang, multi")] = None,
+        domain: Annotated[list[str] | None, Query(description="e.g. traffic")] = None,
+        kind: Annotated[
+            list[str] | None, Query(description="lesson, cause, recommendation, success_factor")
+        ] = None,
+        theme: Annotated[list[str] | None, Query(description="a theme id")] = None,
+        lang: Annotated[list[str] | None, Query(description="vi or en: written in it")] = None,
+        label_lang: Annotated[str | None, Query(description="labels: vi or en (en)")] = None,
+    ) -> dict[str, Any]:
+        """Lessons, causes, recommendations and success factors by theme: the `kb lessons
+        --json` object (repeat a filter for several values)."""
+        _only(request, {"city", "domain", "kind", "theme", "lang", "label_lang"})
+        if label_lang not in (None, "vi", "en"):
+            message = f"label_lang: use vi or en, got {label_lang!r}"
+            raise ApiError(422, "invalid_value", message, "label_lang")
+        from kb.lessons.listing import LessonError, lessons
+
+        try:
+            found = lessons(
+                kb,
+                city=city,
+                domain=domain,
+                kind=kind,
+                theme=theme,
+                language=lang,
+                public_only=public_only(kb, viewer),
+            )
+        except LessonError as exc:
+            raise ApiError(422, "invalid_value", f"{exc.field}: {exc}", exc.field) from exc
+        return found.to_json(label_lang or "en")
+
     @app.post("/v1/feedback", tags=["answers"], status_code=201)
     def feedback(body: FeedbackIn, viewer: Who) -> dict[str, Any]:
         """Record whether an answer was useful (the Evals page lists the records)."""
