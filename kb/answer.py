@@ -87,7 +87,7 @@ def offline_answer(
     if not picked and q.expect:
         elsewhere = other_language_passages(kb, q, hits)
         picked = pick_sentences(
-            kb, q, elsewhere, lesson_first=False, expect=q.expect, lenient=False, figure_floor=floor
+            kb, q, elsewhere, lesson_first=False, expect=q.expect, figure_floor=floor
         )
     if not picked:
         return abstain(hits, q, wanted=q.expect)

@@ -165,13 +165,15 @@ def asks_about_money(question: str) -> bool:
     return expected_type(question) == MONEY or bool(_FUNDING.search(fold(question.lower())))
 
 
-def gives(kind: str, sentence: str, question: str, lenient: bool = True) -> bool:
+_URL = re.compile(r"\b(?:https?://|www\.)\S+")
+
+
+def gives(kind: str, sentence: str, question: str) -> bool:
     """Whether ``sentence`` holds a figure of ``kind`` that the question does not already hold.
-    Not ``lenient`` (a second look, further from the question): a count per period must be
-    given per period."""
+    A count per period must be given per period: a total does not answer "how many a month"."""
     if kind == ORG:
         return bool(_organisations(sentence) - _organisations(question))
-    text = fold(sentence.lower())
+    text = _URL.sub(" ", fold(sentence.lower()))  # a web address's digits are no figure
     known = set(_NUMBER.findall(fold(question.lower())))
     if kind == ACT:
         return any(set(m.groups()) - known - {None} for m in _ACT_NUMBER.finditer(text))
@@ -195,7 +197,7 @@ def gives(kind: str, sentence: str, question: str, lenient: bool = True) -> bool
         return bool(_RANK_WORD.search(text))
     if kind == SHARE:
         return bool(_SHARE.search(text))
-    if not lenient and re.search(_RATE, fold(question.lower())) and not re.search(_RATE, text):
+    if re.search(_RATE, fold(question.lower())) and not re.search(_RATE, text):
         return False
     return _names_counted_thing(question, sentence, text)
 

@@ -42,7 +42,7 @@ from kb.types import DocMeta, Filters
 
 log = logging.getLogger(__name__)
 FOLD_WEIGHT = 0.5
-FORMAT = "3"  # part of a saved index's name: a change to what is saved makes old saves unread
+FORMAT = "4"  # part of a saved index's name: a change to what is saved makes old saves unread
 RERANK = 64  # passages also scored by their best claim, per question
 SENTENCE_SHARE = 0.25  # of such a passage's similarity, its best claim's
 # a background rebuild starts no sooner than this many times the last one's duration after it
@@ -69,9 +69,11 @@ class _Built:
     centres: dict[str, np.ndarray] = field(default_factory=dict)
     norms: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     # the claims' vectors (kb.claims), grouped by passage: passage i's rows are
-    # sentence_starts[i]:sentence_starts[i + 1], and their centred lengths
+    # sentence_starts[i]:sentence_starts[i + 1], the centres of their languages (sentences
+    # have their own: a sentence's vector lies elsewhere than a passage's) and centred lengths
     sentences: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
     sentence_starts: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
+    sentence_centres: dict[str, np.ndarray] = field(default_factory=dict)
     sentence_norms: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
 
     @cached_property
@@ -227,6 +229,8 @@ class LexicalIndex:
         centres = language_centres(built.vectors, built.meta["language"])
         sentences, starts = self._sentences(built.ids, built.vectors.shape[1:])
         owners = np.repeat(np.arange(len(built.ids)), np.diff(starts))
+        owner_languages = built.meta["language"][owners]
+        sentence_centres = language_centres(sentences, owner_languages)
         return replace(
             built,
             model=model,
@@ -235,7 +239,8 @@ class LexicalIndex:
             norms=centred_norms(built.vectors, built.meta["language"], centres),
             sentences=sentences,
             sentence_starts=starts,
-            sentence_norms=centred_norms(sentences, built.meta["language"][owners], centres),
+            sentence_centres=sentence_centres,
+            sentence_norms=centred_norms(sentences, owner_languages, sentence_centres),
         )
 
     def _sentences(self, ids: list[str], shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -313,6 +318,7 @@ class LexicalIndex:
         np.save(tmp / "sentences.npy", built.sentences)
         np.save(tmp / "sentence_starts.npy", built.sentence_starts)
         np.save(tmp / "sentence_norms.npy", built.sentence_norms)
+        np.savez(tmp / "sentence_centres.npz", **built.sentence_centres)
         shutil.rmtree(folder, ignore_errors=True)
         tmp.rename(folder)
         for old in self.root.iterdir():
@@ -337,6 +343,8 @@ class LexicalIndex:
             sentences = np.load(folder / "sentences.npy", mmap_mode="r")
             starts = np.load(folder / "sentence_starts.npy")
             sentence_norms = np.load(folder / "sentence_norms.npy")
+            with np.load(folder / "sentence_centres.npz") as data:
+                sentence_centres = {name: data[name] for name in data.files}
         except (OSError, ValueError, KeyError):
             return None
         if not len(vectors) == len(norms) == len(ids) == len(starts) - 1:
@@ -355,6 +363,7 @@ class LexicalIndex:
             norms,
             sentences,
             starts,
+            sentence_centres,
             sentence_norms,
         )
 
@@ -425,12 +434,16 @@ class LexicalIndex:
         in a knowledge base of several languages, the model's own cosine in one of one language
         (``kb.dense``). The ``RERANK`` best of those ``keep`` allows are scored by themselves
         and by their best claim, ``SENTENCE_SHARE`` of it: a question asks about one fact, and a
-        passage of many facts is nearer the question in the sentence that holds it. Not
+        passage of many facts is nearer the question in the sentence that holds it. Within one
+        language that ranks as ``SENTENCE_SHARE`` of the best claim's similarity plus the rest
+        of the passage's, and the scores keep the passages' scale. Not
         ``by_sentence`` (Vietnamese typed without tones, which the model reads poorly: one
         sentence's vector is then nearer by chance more often than a passage's)."""
         index = index or self.index
         language_of = index.meta.get("language", np.zeros(0, dtype=str))
-        scores = _cosines(index, index.vectors, language_of, index.norms, vector, language)
+        scores = _cosines(
+            index, index.vectors, language_of, index.centres, index.norms, vector, language
+        )
         if not by_sentence:
             return scores
         pool = scores if keep is None else np.where(keep, scores, -np.inf)
@@ -447,13 +460,22 @@ class LexicalIndex:
             index,
             np.asarray(index.sentences[rows]),
             language_of[np.repeat(top, ends - starts)],
+            index.sentence_centres,
             index.sentence_norms[rows],
             vector,
             language,
         )
         best = np.maximum.reduceat(sims, np.concatenate([[0], np.cumsum(ends - starts)[:-1]]))
+        # a sentence is nearer a question in its own language than a passage is, by more than
+        # one in the other language (less text to carry the meaning across): each passage gains
+        # what its best sentence adds beyond the usual for its language among these, so a
+        # passage in the other language is not pushed down for its language alone
+        gain = best - scores[top]
+        languages = language_of[top]
+        for lang in set(languages.tolist()):
+            gain[languages == lang] -= gain[languages == lang].mean()
         scores = scores.copy()
-        scores[top] = SENTENCE_SHARE * best + (1 - SENTENCE_SHARE) * scores[top]
+        scores[top] += SENTENCE_SHARE * gain
         return scores
 
     def similarities_of(
@@ -492,16 +514,18 @@ def _cosines(
     index: _Built,
     vectors: np.ndarray,
     languages: np.ndarray,
+    centres: dict[str, np.ndarray],
     norms: np.ndarray,
     vector: np.ndarray,
     language: str,
 ) -> np.ndarray:
-    """Similarities of a question to rows of the index, centred when it holds two languages."""
+    """Similarities of a question to rows of the index, centred by ``centres`` when it holds
+    two languages."""
     if not len(vectors):
         return np.zeros(0, dtype=np.float32)
     if not mixed(index.centres):
         return np.asarray(vectors @ vector, dtype=np.float32)
-    return centred_cosines(vectors, languages, index.centres, norms, vector, language)
+    return centred_cosines(vectors, languages, centres, norms, vector, language)
 
 
 def _rows(rows: list[tuple[StoredChunk, np.ndarray]], registry: dict[str, DocMeta]) -> _Built:

@@ -90,9 +90,7 @@ def focus_passages(
 def other_language_passages(kb: KnowledgeBase, question: Question, hits: list[Hit]) -> list[Hit]:
     """Where to look a second time for the figure a factual question asks for, when the focus
     documents do not give it: the best documents written in the other language, with their
-    passages that give it. There a count must show what it counts through the glossary, and a
-    count per period must be one: the benefit of the doubt that a near document gets would let
-    a far one answer "how many parking spaces" with a number of Wi-Fi access points."""
+    passages that give it."""
     expect, lang = question.expect, question.language or "en"
     if not expect:
         return []
@@ -109,6 +107,6 @@ def other_language_passages(kb: KnowledgeBase, question: Question, hits: list[Hi
     return focus_passages(
         kb,
         other,
-        lambda c: gives(expect, c.text, question.text, lenient=False),
+        lambda c: gives(expect, c.text, question.text),
         margin=float("inf"),
     )

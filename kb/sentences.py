@@ -60,15 +60,14 @@ def pick_sentences(
     limit: int = MAX_SENTENCES,
     expect: str | None = None,
     prefer: str | None = None,
-    lenient: bool = True,
     figure_floor: float = -1.0,
 ) -> list[Sentence]:
     """Relevant, non-redundant sentences, in the question's language when the sources allow.
     With ``expect`` (the figure a factual question asks for), the answer opens with a relevant
     sentence that gives such a figure, and there is no answer when none does; the sentences
     around the figure come from its document, so that they are about the same thing. With
-    ``prefer``, sentences giving such a figure rank higher, but others may answer too. Not
-    ``lenient``: see ``answer_type.gives``. ``figure_floor``: the least centred cosine
+    ``prefer``, sentences giving such a figure rank higher, but others may answer too.
+    ``figure_floor``: the least centred cosine
     (``kb.dense``) between the question and the sentence that gives the figure."""
     candidates = claims(hits)
     if not candidates:
@@ -103,9 +102,7 @@ def pick_sentences(
         # the sentence that gives the figure must itself be near the question in meaning: across
         # languages its words cannot be checked, and any number would do
         answering = [
-            s
-            for s in scored
-            if gives(expect, s.text, question.text, lenient) and s.support >= figure_floor
+            s for s in scored if gives(expect, s.text, question.text) and s.support >= figure_floor
         ]
         if not answering:
             return []

@@ -269,7 +269,7 @@ def test_vietnamese_stop_words_are_not_content_but_city_names_are():
 
 
 def test_headings_and_half_sentences_are_not_claims():
-    from kb.sentences import _cut, _is_claim
+    from kb.claims import _cut, _is_claim
 
     assert not _is_claim("Shared data warehouse and open data")  # a PDF heading, no "#"
     assert _is_claim("2024: 1st of 63")  # a fact-sheet line

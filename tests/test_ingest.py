@@ -132,12 +132,15 @@ def test_changed_file_replaces_all_its_old_chunks(tmp_path: Path, settings_facto
     )
     report = ingest_paths(kb, [folder])
     assert [f.status for f in report.files] == ["updated"]
-    # Only the changed passage reached the model: the lessons passage is unchanged.
-    assert report.embedded <= 1
+    # Only the changed passage and its changed sentence (kb.claims) reached the model: the
+    # lessons passage is unchanged.
+    assert report.embedded <= 2
     new = kb.store.document("t-change")
     assert new.version != old_version
     stored = [sc for sc, _ in kb.store.iter_chunks(where={"doc_id": "t-change"})]
     assert {sc.version for sc in stored} == {new.version}
+    sentences = kb.store.sentences.get(where={"doc_id": "t-change"}, include=["metadatas"])
+    assert {m["version"] for m in sentences["metadatas"]} == {new.version}
     assert len(stored) == new.n_chunks == report.chunks
     texts = " ".join(sc.chunk.text for sc in stored)
     assert "zebraword" not in texts and "in 2019" not in texts and "in 2020" in texts

@@ -28,6 +28,16 @@ OTHER = (
     "Operators on duty handle about 400 incidents a month from one room. "
     "The centre was built with a loan and opened in 2019 after two years of work."
 )
+WIFI = (
+    "Hà Nội lắp đặt các điểm phát Wi-Fi miễn phí quanh hồ Hoàn Kiếm từ năm 2016. "
+    "Tốc độ truy cập thấp vào giờ cao điểm khiến nhiều người dùng bỏ cuộc. "
+    "Thành phố chưa có ngân sách duy trì sau khi hợp đồng với doanh nghiệp kết thúc."
+)
+FLOOD = (
+    "Ho Chi Minh City installed water-level sensors at flood-prone intersections in 2020. "
+    "Readings reach the operations centre every five minutes. "
+    "Several sensors failed in the first rainy season because nobody was paid to clean them."
+)
 
 
 def _stored(kb) -> dict[str, list[tuple[int, int]]]:
@@ -93,30 +103,46 @@ def test_a_new_version_replaces_its_sentences_and_a_deleted_document_takes_them(
     assert all(c.startswith("ioc#") for c in _stored(kb))
 
 
-def test_similarity_is_half_the_passage_and_half_its_best_sentence(kb):
+def test_similarity_adds_what_the_best_sentence_adds_beyond_its_language_s_usual(kb):
     """Against a reference computed from the stored vectors by hand."""
+    ingest_records(
+        kb,
+        [
+            Record("wifi", WIFI, "Wi-Fi Hà Nội", {"city": "hanoi", "language": "vi"}),
+            Record("flood", FLOOD, "HCMC flood sensors", {"city": "hcmc", "language": "en"}),
+        ],
+    )
     index: LexicalIndex = kb.lexical
     index.refresh()
     built = index.index
     assert len(built.sentences) == sum(len(v) for v in _stored(kb).values())
-    question = "Bao nhiêu điểm đỗ xe tham gia iParking?"
-    q = kb.embedder.query(question)
+    assert len(built.ids) <= RERANK  # every passage is also scored by its sentences
+    q = kb.embedder.query("Bao nhiêu điểm đỗ xe tham gia iParking?")
     got = index.similarities(q, "vi", built)
-    # one language per document here, two in the knowledge base: centred cosines (kb.dense)
+    # two languages in the knowledge base: centred cosines (kb.dense), the sentences centred on
+    # their own languages' means
     langs = built.meta["language"]
-    centred = {lang: built.centres[lang] for lang in set(langs)}
-    qc = q - centred["vi"]
-    for i, cid in enumerate(built.ids):
-        p = built.vectors[i] - centred[langs[i]]
-        passage = float(p @ qc / np.linalg.norm(p) / np.linalg.norm(qc))
+    passage, best = np.zeros(len(built.ids)), np.zeros(len(built.ids))
+    for i in range(len(built.ids)):
+        passage[i] = _cosine(built.vectors[i] - built.centres[langs[i]], q - built.centres["vi"])
         rows = built.sentences[built.sentence_starts[i] : built.sentence_starts[i + 1]]
-        if not len(rows) or len(built.ids) > RERANK:
-            assert got[i] == pytest.approx(passage, abs=1e-5), cid
-            continue
-        s = rows - centred[langs[i]]
-        best = float(np.max(s @ qc / np.linalg.norm(s, axis=1) / np.linalg.norm(qc)))
-        want = SENTENCE_SHARE * best + (1 - SENTENCE_SHARE) * passage
-        assert got[i] == pytest.approx(want, abs=1e-5), cid
+        assert len(rows), built.ids[i]
+        s_centre = built.sentence_centres[langs[i]]
+        q_centre = built.sentence_centres["vi"]
+        best[i] = max(_cosine(row - s_centre, q - q_centre) for row in rows)
+    gain = best - passage
+    for lang in ("vi", "en"):
+        gain[langs == lang] -= gain[langs == lang].mean()
+    assert np.allclose(got, passage + SENTENCE_SHARE * gain, atol=1e-5)
+    # within one language that ranks as a quarter of the best sentence plus the rest
+    vi = np.flatnonzero(langs == "vi")
+    mixed = SENTENCE_SHARE * best + (1 - SENTENCE_SHARE) * passage
+    assert list(np.argsort(-got[vi])) == list(np.argsort(-mixed[vi]))
+    assert not np.allclose(got, passage), "the sentences changed nothing"
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
 
 
 def test_saved_index_loads_the_same_sentences(kb):
@@ -127,3 +153,4 @@ def test_saved_index_loads_the_same_sentences(kb):
     assert np.array_equal(again.index.sentence_starts, built.sentence_starts)
     assert np.allclose(np.asarray(again.index.sentences), built.sentences)
     assert np.allclose(again.index.sentence_norms, built.sentence_norms)
+    assert again.index.sentence_centres.keys() == built.sentence_centres.keys() == {"*", "en", "vi"}
