@@ -364,6 +364,69 @@ def test_documents_and_evals_pages(server, page):
     pg.locator('[data-testid="stVegaLiteChart"]').nth(5).wait_for()  # five fields + years
 
 
+@pytest.fixture(scope="module")
+def lessons_server(tmp_path_factory, session_cache):
+    """The app over the lesson tests' documents: a lesson learned in Hà Nội (2020) and again in
+    Đà Nẵng (2021), and an internal HCMC review nobody here may see (no sign-in configured)."""
+    from test_lessons import write_corpus
+
+    from ingest import ingest_paths
+    from kb.knowledge_base import open_kb
+    from kb.settings import load_settings
+
+    root = tmp_path_factory.mktemp("browser-lessons")
+    settings = load_settings(
+        env={}, store=str(root / "store"), cache_dir=str(session_cache), collection="lessons"
+    )
+    report = ingest_paths(open_kb(settings), [write_corpus(root / "corpus")])
+    assert not report.failed, report.failed
+    with launch_app(app_home(root), kb_env(settings, root)) as base:
+        yield base
+
+
+def test_lessons_page_filter_export_and_open_a_passage(lessons_server, page):
+    from test_lessons import INTERNAL, PAY_EN, PAY_VI
+
+    pg = page
+    pg.goto(lessons_server + "?page=lessons")
+    wait_app(pg, "Bài học theo chủ đề")
+    pg.get_by_text("Rút ra ở Hà Nội năm 2020 và lại gặp ở Đà Nẵng năm 2021.").wait_for()
+    assert pg.locator(".kb-lesson", has_text=PAY_EN).count() == 1
+    assert INTERNAL not in pg.content()  # not signed in: no internal lesson
+    shot(pg, "lessons.png")
+
+    # a filter chosen on the page goes into the address bar and narrows the columns
+    pg.locator('[data-testid="stMultiSelect"]').filter(has_text="Thành phố").click()
+    pg.get_by_role("option", name="Đà Nẵng").click()
+    pg.keyboard.press("Escape")
+    pg.wait_for_function("() => location.search.includes('city=danang')", timeout=30_000)
+    pg.wait_for_function(
+        """() => { const h = [...document.querySelectorAll('.kb-city-head')];
+                   return h.length > 0 && h.every(e => e.innerText.trim() === 'Đà Nẵng'); }""",
+        timeout=30_000,
+    )
+    assert pg.locator(".kb-lesson", has_text=PAY_EN).count() == 0
+
+    # the selection as CSV, each lesson linked to its passage on this server
+    button = pg.locator('[data-testid="stDownloadButton"]').filter(has_text="CSV")
+    with pg.expect_download() as got:
+        button.locator("button").click()
+    download = got.value
+    assert download.suggested_filename == "lessons.csv"
+    text = Path(download.path()).read_bytes().decode("utf-8-sig")
+    assert PAY_VI in text and PAY_EN not in text and INTERNAL not in text
+    server = lessons_server.rstrip("/")  # as the page was opened: st.context.url
+    assert f"{server}?page=documents&doc=x-dn-parking&chunk=" in text
+
+    # a lesson's link opens its document with the lesson marked
+    pg.locator(".kb-lesson", has_text=PAY_VI).locator("a.kb-open").click()
+    pg.wait_for_url("**page=documents**")
+    mark = pg.locator("#kb-cited-mark")
+    mark.wait_for(timeout=60_000)
+    assert mark.inner_text().strip() == PAY_VI
+    assert pg.locator(".kb-doc-head h2").inner_text() == "Hậu kiểm bãi đỗ xe thông minh Đà Nẵng"
+
+
 LOAD_QUESTIONS = (
     "Vì sao iParking không thành công?",
     "What did Đà Nẵng learn from its free public Wi-Fi?",

@@ -131,8 +131,8 @@ def _exports(found: LessonSet) -> None:
         ("CSV", "csv", "text/csv", lambda: export.to_csv(found, lang, link)),
         ("XLSX", "xlsx", export.XLSX_MIME, lambda: export.to_xlsx(found, lang, link)),
     )
-    for col, (label, ext, mime, build) in zip(st.columns(3), formats, strict=True):
-        col.download_button(
+    for label, ext, mime, build in formats:
+        st.download_button(
             label,
             build,
             f"lessons.{ext}",

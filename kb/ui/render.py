@@ -86,7 +86,7 @@ mark.kb-cited {background: #cfe9f5; padding: 1px 0; border-radius: 2px; color: i
 .kb-grid th, .kb-grid td {border-bottom: 1px solid #e6ebef; padding: 0.25rem 0.5rem;
   text-align: right;}
 .kb-grid th:first-child, .kb-grid td:first-child {text-align: left;}
-.kb-grid thead th {position: sticky; top: 0; background: #fff;}
+.kb-grid thead th {position: sticky; top: 0; background: #fff; white-space: nowrap;}
 .kb-grid a {color: #0f6e8c; text-decoration: none; font-weight: 600;}
 .kb-theme h4 {margin: 1.2rem 0 0.2rem 0;}
 .kb-recur {color: #7a5300; font-size: 0.9rem; margin-bottom: 0.4rem;}
