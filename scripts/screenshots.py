@@ -17,6 +17,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
@@ -34,7 +35,7 @@ from test_browser import (  # noqa: E402  (the browser tests' app and provider h
 )
 
 DOC_SHOTS = ROOT / "docs" / "screenshots"
-NAMES = ("ask.png", "documents.png", "evals.png", "evals-answers.png")
+NAMES = ("ask.png", "documents.png", "evals.png", "evals-answers.png", "lessons.png")
 
 
 def sign_in(pg, base: str, sub: str) -> None:
@@ -90,6 +91,10 @@ def take(data: Path, work: Path, out: Path) -> list[Path]:
         pg.get_by_text("Chỉ số câu trả lời").wait_for()
         pg.locator('[data-testid="stVegaLiteChart"]:visible').first.wait_for()
         shot(pg, "evals-answers.png", out)
+        pg.goto(base + "?page=lessons&city=hanoi&city=danang&q=" + quote("thanh toán đỗ xe"))
+        wait_app(pg, "Bài học theo chủ đề")
+        pg.locator(".kb-recur").first.wait_for()
+        shot(pg, "lessons.png", out)
         context.close()
         browser.close()
     return [out / name for name in NAMES]
