@@ -156,4 +156,5 @@ def cite(n: int, hit: Hit, start: int, end: int) -> Citation:
         section=hit.chunk.section,
         ocr=hit.chunk.ocr,
         ocr_confidence=hit.chunk.ocr_confidence,
+        fmt=hit.doc.fmt,
     )

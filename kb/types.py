@@ -143,6 +143,7 @@ class Citation:
     section: str = ""
     ocr: bool = False  # the passage was recognised from a scan (see Chunk.ocr)
     ocr_confidence: float | None = None
+    fmt: str = ""  # the document's format: a pptx's page is a slide (kb.page_label)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -157,6 +158,7 @@ class Citation:
             "end": self.end,
             "ocr": self.ocr,
             "ocr_confidence": self.ocr_confidence,
+            "fmt": self.fmt,
         }
 
 

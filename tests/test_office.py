@@ -231,6 +231,9 @@ def test_office_files_ingest_with_sidecars_incrementally_and_prune(
     code, out, err = kb_cli("ask", question, "--offline", *args)
     assert code == 0 and "\nSources:\n" in out, err
     assert "(hanoi, Slide 2) — t-ioc-slides" in out, out
+    code, out, _ = kb_cli("ask", question, "--offline", "--json", *args)
+    cited = json.loads(out)["citations"][0]
+    assert (cited["doc_id"], cited["page"], cited["fmt"]) == ("t-ioc-slides", 2, "pptx")
 
     code, out, _ = kb_cli("ingest", folder, "--json", *args)
     again = json.loads(out)
