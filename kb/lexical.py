@@ -245,10 +245,21 @@ class LexicalIndex:
 
     def _sentences(self, ids: list[str], shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
         """The stored sentence vectors of these passages, grouped in their order, with the
-        offsets of each passage's group (a passage stored before sentences were has none)."""
+        offsets of each passage's group (a passage stored before sentences were has none).
+        Those of the served index's passages are taken from it (a chunk id names its version),
+        so a rebuild after an ingest reads only the new passages' sentences from Chroma."""
+        served = self.index
+        held = {cid: i for i, cid in enumerate(served.ids)}
         position = {cid: i for i, cid in enumerate(ids)}
         found: list[list[np.ndarray]] = [[] for _ in ids]
-        for cid, vec in self.store.iter_sentences():
+        for cid, i in position.items():
+            if cid in held:
+                j = held[cid]
+                rows = served.sentences[served.sentence_starts[j] : served.sentence_starts[j + 1]]
+                found[i] = list(np.asarray(rows))
+        missing = [cid for cid in ids if cid not in held]
+        wanted = None if len(missing) == len(ids) else missing  # all: one paged scan
+        for cid, vec in self.store.iter_sentences(wanted) if missing else ():
             if cid in position:
                 found[position[cid]].append(vec)
         starts = np.zeros(len(ids) + 1, dtype=np.int64)

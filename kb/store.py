@@ -311,11 +311,22 @@ class Store:
                     metadatas=metas[i : i + PAGE],
                 )
 
-    def iter_sentences(self) -> Iterator[tuple[str, np.ndarray]]:
-        """Every stored sentence vector with its chunk's id (paged), committed or not."""
-        for got in self._pages(self.sentences, None, ["metadatas", "embeddings"]):
-            for meta, vec in zip(got["metadatas"], got["embeddings"], strict=True):
-                yield str(meta["chunk_id"]), np.asarray(vec, dtype=np.float32)
+    def iter_sentences(
+        self, chunk_ids: list[str] | None = None
+    ) -> Iterator[tuple[str, np.ndarray]]:
+        """Stored sentence vectors with their chunk's id (paged), committed or not: all of
+        them, or those of ``chunk_ids``."""
+        wheres = (
+            [None]
+            if chunk_ids is None
+            else [
+                {"chunk_id": {"$in": chunk_ids[i : i + 500]}} for i in range(0, len(chunk_ids), 500)
+            ]
+        )
+        for where in wheres:
+            for got in self._pages(self.sentences, where, ["metadatas", "embeddings"]):
+                for meta, vec in zip(got["metadatas"], got["embeddings"], strict=True):
+                    yield str(meta["chunk_id"]), np.asarray(vec, dtype=np.float32)
 
     def delete_other_versions(self, doc_id: str, version: str) -> None:
         where = {"$and": [{"doc_id": doc_id}, {"version": {"$ne": version}}]}

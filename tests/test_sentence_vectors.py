@@ -154,3 +154,16 @@ def test_saved_index_loads_the_same_sentences(kb):
     assert np.allclose(np.asarray(again.index.sentences), built.sentences)
     assert np.allclose(again.index.sentence_norms, built.sentence_norms)
     assert again.index.sentence_centres.keys() == built.sentence_centres.keys() == {"*", "en", "vi"}
+
+
+def test_a_rebuild_after_an_ingest_holds_what_a_fresh_build_holds(kb, tmp_path):
+    """The served index's sentences are reused and only the new passages' read from Chroma."""
+    kb.lexical.refresh()
+    ingest_records(kb, [Record("wifi", WIFI, "Wi-Fi Hà Nội", {"city": "hanoi", "language": "vi"})])
+    kb.lexical.refresh()
+    built = kb.lexical.index
+    fresh = LexicalIndex(kb.store, tmp_path)
+    fresh.refresh()
+    assert fresh.index.ids == built.ids and any(c.startswith("wifi#") for c in built.ids)
+    assert np.array_equal(fresh.index.sentence_starts, built.sentence_starts)
+    assert np.allclose(np.asarray(fresh.index.sentences), np.asarray(built.sentences))
