@@ -449,3 +449,23 @@ def test_check_repair_deletes_lesson_records_no_reader_can_see(lesson_kb):
     report = check(kb, repair=True)
     assert report.ok and "deleted 1 invisible lesson records" in report.repaired
     assert stale_lesson_records(kb.store) == [] and len(stored_records(kb)) == 7
+
+
+def test_the_text_under_a_heading_without_a_blank_line_is_read():
+    # extractor 3 dropped a whole block that opened with a Markdown heading, and with it the
+    # lessons written on the next line
+    from kb.types import Chunk, DocMeta
+
+    text = (
+        "## Lessons learned\n"
+        "- Maintenance contracts must be signed before the sensors are bought.\n"
+        "- The operating budget has to be planned for five years, not one."
+    )
+    doc = DocMeta("t-head", title="Flood sensors", city="hcmc", language="en", version="v1")
+    chunk = Chunk("t-head#v1#0000", "t-head", 0, text, 0, len(text), section="Lessons learned")
+    found = extract(doc, [chunk])
+    assert [x.text for x in found] == [
+        "Maintenance contracts must be signed before the sensors are bought.",
+        "The operating budget has to be planned for five years, not one.",
+    ]
+    assert all(x.text == text[x.start : x.end] for x in found)

@@ -25,7 +25,7 @@ from kb.types import Chunk, DocMeta
 
 # part of a document's lessons key (kb.lessons.write): a change here re-extracts every
 # document at its next ingest, without embedding its chunks again
-EXTRACTOR_VERSION = "3"
+EXTRACTOR_VERSION = "4"
 
 # a heading's kind, first match wins ("Nguyên nhân thành công" is a success factor, not a cause);
 # the keyword opens the heading, after at most two words ("Key lessons", "Các bài học")
@@ -180,10 +180,11 @@ def _blocks(text: str) -> list[tuple[int, int, bool]]:
     for cut in [m.start() for m in _BLOCK.finditer(text)] + [len(text)]:
         start, end = trim_span(text, pos, cut)
         pos = cut
+        while end > start and text[start] == "#":  # a Markdown heading: the text under it stays
+            line_end = text.find("\n", start, end)
+            start, end = trim_span(text, line_end, end) if line_end != -1 else (end, end)
         if end <= start:
             continue
-        if text[start] == "#":
-            continue  # a Markdown heading
         marker = _MARKER.match(text, start)
         letter = marker is not None and text[start : marker.end()].strip().isalpha()
         if marker is not None and (not letter or text[marker.end()].isupper()):
