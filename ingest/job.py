@@ -9,10 +9,13 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ingest.chunking import chunk_document
 from ingest.loaders import Loaded, LoadError, load_text
@@ -74,6 +77,38 @@ class IngestReport:
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
 
+class _Writer:
+    """Each document's store writes on a thread of their own, in order, while the caller embeds
+    the next document: embedded Chroma waits on the disk for each write (a sixth of a cold
+    ingest's time here), which need not hold up the model. At most one write is pending, and
+    the caller waits for it before writing anything itself; a failed one is raised to the
+    caller at its next ``submit`` or ``wait``, or when the block ends."""
+
+    def __init__(self) -> None:
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="kb-write")
+        self._pending: Future[None] | None = None
+
+    def submit(self, write: Callable[[], None]) -> None:
+        self.wait()
+        self._pending = self._thread.submit(write)
+
+    def wait(self) -> None:
+        """Until the pending write is done (its exception raised here)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def __enter__(self) -> _Writer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if exc[0] is None:
+                self.wait()
+        finally:
+            self._thread.shutdown(wait=True)  # a write under way finishes before the caller goes on
+
+
 def ingest_paths(
     kb: KnowledgeBase,
     paths: list[Path],
@@ -106,8 +141,8 @@ def ingest_paths(
     claimed: dict[str, str] = {}
     loading = _load_model_meanwhile(kb, found, registry, by_path)
     try:
-        with ReaderPool(workers, _limits(kb)) as pool:
-            _ingest_found(kb, found, pool, report, registry, by_path, claimed, progress)
+        with ReaderPool(workers, _limits(kb)) as pool, _Writer() as writer:
+            _ingest_found(kb, found, pool, writer, report, registry, by_path, claimed, progress)
     finally:
         if loading is not None:
             loading.join()
@@ -178,6 +213,7 @@ def _ingest_found(
     kb: KnowledgeBase,
     found: list[Found],
     pool: ReaderPool,
+    writer: _Writer,
     report: IngestReport,
     registry: dict[str, DocMeta],
     by_path: dict[str, list[str]],
@@ -191,18 +227,17 @@ def _ingest_found(
         if progress:
             progress(item.path.name, i - 1, len(found))
         parsed = item.error or next(outcomes)
-        result = _ingest_one(kb, item, parsed, registry, claimed, progress)
+        result = _ingest_one(kb, item, parsed, writer, registry, claimed, progress)
         report.files.append(result)
         for old_id in by_path.get(str(item.path), []):
             if result.status == "failed" or old_id == result.doc_id or old_id in claimed:
                 continue
+            writer.wait()  # the new document is committed before the old one goes
             store.forget_document(old_id)  # the file at this path now holds another document
             store.bump_generation()
             registry.pop(old_id, None)
             if result.status == "added":
                 result.status = "updated"
-        if result.status != "failed":
-            registry[result.doc_id] = store.document(result.doc_id) or registry.get(result.doc_id)
 
 
 def _import_seed(kb: KnowledgeBase, seed: Path, report: IngestReport) -> None:
@@ -216,6 +251,7 @@ def _ingest_one(
     kb: KnowledgeBase,
     item: Found,
     parsed: Parsed | str,
+    writer: _Writer,
     registry: dict[str, DocMeta],
     claimed: dict[str, str],
     progress: Progress | None,
@@ -231,7 +267,15 @@ def _ingest_one(
         )
     claimed[doc_id] = shown
     result = _upsert(
-        kb, parsed.meta, parsed.loaded, parsed.version, parsed.chunks, shown, registry, progress
+        kb,
+        parsed.meta,
+        parsed.loaded,
+        parsed.version,
+        parsed.chunks,
+        shown,
+        writer,
+        registry,
+        progress,
     )
     result.pages_ocr = parsed.loaded.ocr_fresh
     return result
@@ -244,10 +288,12 @@ def _upsert(
     version: str,
     chunks: list[Chunk],
     shown: str,
+    writer: _Writer,
     registry: dict[str, DocMeta],
     progress: Progress | None,
 ) -> FileResult:
-    """Write a loaded document unless the registry already holds this exact version."""
+    """Write a loaded document unless the registry already holds this exact version; the
+    registry then holds the document as committed."""
     doc_id = meta["id"]
     if not chunks:
         return FileResult(shown, "failed", doc_id, error="no text to index")
@@ -273,12 +319,13 @@ def _upsert(
         ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     if old is not None and old.version == version:
+        writer.wait()  # writes stay in order
         if old.path != shown:
             kb.store.commit_document(replace(old, path=shown))
             kb.store.bump_generation()
         registry[doc_id] = lessons.refresh(kb, replace(old, path=shown))
         return FileResult(shown, "unchanged", doc_id, len(chunks))
-    _write(kb, doc, chunks, progress)
+    registry[doc_id] = _write(kb, doc, chunks, writer, progress)
     return FileResult(shown, "updated" if old else "added", doc_id, len(chunks))
 
 
@@ -300,23 +347,11 @@ def ingest_records(
     report = IngestReport()
     registry = dict(kb.store.registry())
     embedded_before = kb.embedder.embedded
-    for i, rec in enumerate(records, start=1):
-        if progress:
-            progress(rec.doc_id, i - 1, len(records))
-        try:
-            loaded = load_text(rec.text.encode("utf-8"), rec.doc_id)
-            meta = {**{k: v for k, v in rec.metadata.items() if k in FIELDS}, "id": rec.doc_id}
-            meta = validate_declared(meta)
-        except LoadError as exc:
-            report.files.append(FileResult(rec.doc_id, "failed", rec.doc_id, error=str(exc)))
-            continue
-        meta["title"] = nfc(rec.title) or meta.get("title", "")
-        meta.setdefault("language", detect_language(loaded.text[:20000]))
-        version = content_hash(json.dumps([rec.text, rec.title, meta], sort_keys=True).encode())[
-            :16
-        ]
-        chunks = chunk_document(rec.doc_id, version, loaded)
-        report.files.append(_upsert(kb, meta, loaded, version, chunks, "", registry, progress))
+    with _Writer() as writer:
+        for i, rec in enumerate(records, start=1):
+            if progress:
+                progress(rec.doc_id, i - 1, len(records))
+            report.files.append(_ingest_record(kb, rec, writer, registry, progress))
     kb.lexical.refresh()
     report.chunks = kb.store.count()
     report.embedded = kb.embedder.embedded - embedded_before
@@ -324,9 +359,32 @@ def ingest_records(
     return report
 
 
-def _write(kb: KnowledgeBase, doc: DocMeta, chunks: list, progress: Progress | None) -> None:
-    """New version's chunks, then the registry switch (commit point) and a new generation,
-    then the old chunks go."""
+def _ingest_record(
+    kb: KnowledgeBase,
+    rec: Record,
+    writer: _Writer,
+    registry: dict[str, DocMeta],
+    progress: Progress | None,
+) -> FileResult:
+    try:
+        loaded = load_text(rec.text.encode("utf-8"), rec.doc_id)
+        meta = {**{k: v for k, v in rec.metadata.items() if k in FIELDS}, "id": rec.doc_id}
+        meta = validate_declared(meta)
+    except LoadError as exc:
+        return FileResult(rec.doc_id, "failed", rec.doc_id, error=str(exc))
+    meta["title"] = nfc(rec.title) or meta.get("title", "")
+    meta.setdefault("language", detect_language(loaded.text[:20000]))
+    version = content_hash(json.dumps([rec.text, rec.title, meta], sort_keys=True).encode())[:16]
+    chunks = chunk_document(rec.doc_id, version, loaded)
+    return _upsert(kb, meta, loaded, version, chunks, "", writer, registry, progress)
+
+
+def _write(
+    kb: KnowledgeBase, doc: DocMeta, chunks: list, writer: _Writer, progress: Progress | None
+) -> DocMeta:
+    """Embed a new version here, then hand ``writer`` its writes: the chunks, then the registry
+    switch (commit point) and a new generation, then the old chunks go. The document as it will
+    be committed."""
     texts = [passage_text(doc.title, c.section, c.text) for c in chunks]
     hashes = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
     embedder = kb.embedder
@@ -350,27 +408,32 @@ def _write(kb: KnowledgeBase, doc: DocMeta, chunks: list, progress: Progress | N
 
     vectors = embedder.passages(texts, on_batch=_batch)
     records, record_vectors = lessons.prepare(kb, doc, chunks)
+    spans, sentence_vectors = _sentences(kb, doc, chunks, progress)
     doc = replace(doc, lessons=lessons.lessons_key(doc.version))
-    kb.store.add_chunks(doc, chunks, vectors, hashes)
-    lessons.add(kb.store, doc.lessons, records, record_vectors)
-    _write_sentences(kb, doc, chunks, progress)
-    kb.store.commit_document(doc)
-    # the generation moves before the old chunks go: a reader that read the registry earlier
-    # sees it change and searches again instead of finding neither version
-    kb.store.bump_generation()
-    kb.store.delete_other_versions(doc.doc_id, doc.version)
-    kb.store.delete_other_lesson_versions(doc.doc_id, doc.lessons)
+
+    def write() -> None:
+        kb.store.add_chunks(doc, chunks, vectors, hashes)
+        lessons.add(kb.store, doc.lessons, records, record_vectors)
+        if spans:
+            kb.store.add_sentences(doc, spans, sentence_vectors)
+        kb.store.commit_document(doc)
+        # the generation moves before the old chunks go: a reader that read the registry
+        # earlier sees it change and searches again instead of finding neither version
+        kb.store.bump_generation()
+        kb.store.delete_other_versions(doc.doc_id, doc.version)
+        kb.store.delete_other_lesson_versions(doc.doc_id, doc.lessons)
+
+    writer.submit(write)
+    return doc
 
 
-def _write_sentences(
+def _sentences(
     kb: KnowledgeBase, doc: DocMeta, chunks: list, progress: Progress | None
-) -> None:
-    """The claims of a new version's passages, embedded on their own (the answerer quotes the
-    same texts, so they come from the cache when it does): a passage that holds the answer in
-    one sentence among many is found by that sentence."""
+) -> tuple[list[tuple[str, int, int]], np.ndarray]:
+    """The claims of a new version's passages and their vectors, embedded on their own (the
+    answerer quotes the same texts, so they come from the cache when it does): a passage that
+    holds the answer in one sentence among many is found by that sentence."""
     spans = [(c.chunk_id, s, e) for c in chunks for s, e in chunk_claims(c, doc.title)]
-    if not spans:
-        return
     text_of = {c.chunk_id: c.text for c in chunks}
     done = 0
 
@@ -381,7 +444,7 @@ def _write_sentences(
             progress(f"embedding the sentences of {doc.doc_id}", done, len(spans))
 
     vectors = kb.embedder.passages([text_of[c][s:e] for c, s, e in spans], on_batch=_batch)
-    kb.store.add_sentences(doc, spans, vectors)
+    return spans, vectors
 
 
 def _prune(
