@@ -1,7 +1,11 @@
 """Scale: build time, search latency per mode, ``kb.ask`` latency and peak memory on generated
-stores (vectors generated, nothing embedded but the queries).
+stores (vectors generated, nothing embedded but the queries and what answers embed).
 
     .venv/bin/python bench/scale.py [--sizes 10000 100000] [--queries 40] [--asks 20]
+        [--paragraphs 6]
+
+``--paragraphs`` sets the chunks per generated document: more make a large store faster to
+build (fewer documents to commit one by one), with the same number of chunks to search.
 
 Sizes run in ascending order in one process, so each peak RSS is the peak up to that size.
 The *serving* RSS is measured apart: a fresh process opens the built store as a server would
@@ -42,12 +46,12 @@ def timed(fn, items: list[str]) -> list[float]:
     return out
 
 
-def measure(size: int, queries: list[str], asks: list[str]) -> None:
+def measure(size: int, queries: list[str], asks: list[str], paragraphs: int) -> None:
     """Build one store of about ``size`` chunks and print its figures."""
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(store=f"{tmp}/store", cache_dir=f"{tmp}/cache", collection="scale")
         began = time.perf_counter()
-        kb, report = build_store(settings, size)
+        kb, report = build_store(settings, size, paragraphs=paragraphs)
         built = time.perf_counter() - began
         began = time.perf_counter()
         search(kb, "warm up", k=10)  # model load, BM25 index build
@@ -105,6 +109,7 @@ def main(sizes: tuple[int, ...] = (10_000, 100_000), asks: int = 20) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=list(sizes))
     parser.add_argument("--queries", type=int, default=40, help="searches per mode")
     parser.add_argument("--asks", type=int, default=asks, help="kb.answer.ask calls")
+    parser.add_argument("--paragraphs", type=int, default=6, help="chunks per document")
     parser.add_argument("--serve", nargs=2, metavar=("STORE", "CACHE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     queries = [json.loads(line)["text"] for line in GOLDEN.read_text(encoding="utf-8").splitlines()]
@@ -113,7 +118,7 @@ def main(sizes: tuple[int, ...] = (10_000, 100_000), asks: int = 20) -> None:
         return
     print(f"{'chunks':>7} {'what':>7} {'p50 ms':>8} {'p95 ms':>8}")
     for size in sorted(args.sizes):
-        measure(size, queries[: args.queries], queries[: args.asks])
+        measure(size, queries[: args.queries], queries[: args.asks], args.paragraphs)
 
 
 if __name__ == "__main__":

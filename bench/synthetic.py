@@ -2,14 +2,20 @@
 
 Sentences come from the sample corpus, shuffled into new documents with a unique marker each, so
 texts are distinct. Vectors are real corpus vectors plus noise, re-normalised: the store and the
-indexes see the same shapes and distributions as real data, without hours of embedding.
+indexes see the same shapes and distributions as real data, without hours of embedding. While a
+store is built, every text the ingest embeds (chunks, their claims, lesson records) gets such a
+vector, picked by a hash of the text; questions asked afterwards go through the real model.
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -48,46 +54,55 @@ def generated_documents(n_docs: int, paragraphs: int, seed: int = 7) -> list[tup
     return docs
 
 
-def noisy_vectors(base: np.ndarray, n: int, seed: int = 7, noise: float = 0.05) -> np.ndarray:
-    """``n`` unit vectors near rows of ``base`` (real embeddings)."""
-    rng = np.random.default_rng(seed)
-    picks = base[rng.integers(0, len(base), size=n)]
-    vecs = picks + noise * rng.standard_normal(picks.shape).astype(np.float32)
-    return (vecs / np.linalg.norm(vecs, axis=1, keepdims=True)).astype(np.float32)
+class GeneratedVectors:
+    """A stand-in for the model's ``passage``: a noisy copy of a real corpus vector, picked and
+    perturbed by a hash of the text, so the same text always gets the same vector."""
+
+    def __init__(self, noise: float = 0.05) -> None:
+        with np.load(CORPUS / "kb-embeddings.npz") as data:
+            self.base = np.asarray(data["vectors"], dtype=np.float32)
+        self.noise = noise
+
+    def passage(self, texts: list[str]) -> np.ndarray:
+        rows = []
+        for text in texts:
+            seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+            rng = np.random.default_rng(seed)
+            vec = self.base[rng.integers(len(self.base))]
+            vec = vec + self.noise * rng.standard_normal(vec.shape).astype(np.float32)
+            rows.append(vec / np.linalg.norm(vec))
+        return np.asarray(rows, dtype=np.float32).reshape(len(texts), self.base.shape[1])
 
 
-def build_store(settings, n_chunks: int, seed: int = 7):
-    """A knowledge base of about ``n_chunks`` generated chunks, through the real ingest path.
+@contextmanager
+def generated_vectors(embedder: Any) -> Iterator[None]:
+    """Texts embedded meanwhile get ``GeneratedVectors`` (cached like the model's); the real
+    model is back afterwards, loaded when first needed."""
+    with embedder._lock:  # the model's slot, which a bench may borrow
+        saved = embedder._backend, embedder.backend_name
+        embedder._backend, embedder.backend_name = GeneratedVectors(), "generated"
+    try:
+        yield
+    finally:
+        with embedder._lock:
+            embedder._backend, embedder.backend_name = saved
 
-    The embedding cache is filled first with noisy copies of real vectors for exactly the texts
-    the chunker will produce, so ingest embeds nothing and the benchmark measures the rest.
-    """
+
+def build_store(settings, n_chunks: int, seed: int = 7, paragraphs: int = 6):
+    """A knowledge base of about ``n_chunks`` generated chunks, ``paragraphs`` to a document,
+    through the real ingest path, with generated vectors (``generated_vectors``)."""
     from ingest import Record, ingest_records
-    from ingest.chunking import chunk_document
-    from ingest.loaders import load_markdown, load_text
-    from kb.embed_cache import cache_key
-    from kb.embeddings import MODEL_ID
+    from ingest.loaders import load_markdown
     from kb.knowledge_base import open_kb
-    from kb.text import passage_text
 
     kb = open_kb(settings)
-    paragraphs = 6
     docs = generated_documents(max(1, n_chunks // paragraphs), paragraphs, seed)
-    records, texts = [], []
+    records = []
     for name, markdown in docs:
         loaded = load_markdown(markdown.encode(), name)
-        title = loaded.title_hint
-        body = loaded.text
-        records.append(Record(loaded.declared["id"], body, title=title, metadata=loaded.declared))
-        plain = load_text(body.encode(), name)
-        texts += [
-            passage_text(title, c.section, c.text) for c in chunk_document("x", "0" * 16, plain)
-        ]
-    with np.load(CORPUS / "kb-embeddings.npz") as data:
-        base = np.asarray(data["vectors"], dtype=np.float32)
-    vectors = noisy_vectors(base, len(texts), seed)
-    kb.embedder.cache.put_many(
-        (cache_key(MODEL_ID, "passage", t), v) for t, v in zip(texts, vectors, strict=True)
-    )
-    report = ingest_records(kb, records)
+        records.append(
+            Record(loaded.declared["id"], loaded.text, loaded.title_hint, loaded.declared)
+        )
+    with generated_vectors(kb.embedder):
+        report = ingest_records(kb, records)
     return kb, report
