@@ -406,6 +406,10 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         page = f", {page_label(doc.fmt if doc else '', c.page, 'en', c.section)}" if c.page else ""
         print(f"[{c.n}] {c.title} ({c.city}{page}) — {c.doc_id}")
         print(f"    “{c.quote}”")
+    if answer.lessons:
+        print(f"\nLessons recorded on this theme:\n{answer.lessons.text}")
+        for c in answer.lessons.citations:
+            print(f"[{c.n}] {c.title} ({c.city}) — {c.doc_id}")
     return 0
 
 

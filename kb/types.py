@@ -182,6 +182,9 @@ class Answer:
     # and the question's words they lack (kb.abstention.unmatched_words)
     weak_match: bool = False
     unmatched: list[str] = field(default_factory=list)
+    # for a question that asks for lessons: the lessons recorded on its theme in every city,
+    # listed beside the answer with their own citations (kb.lessons.ask)
+    lessons: Answer | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -197,4 +200,5 @@ class Answer:
             "wanted": self.wanted,
             "weak_match": self.weak_match,
             "unmatched": self.unmatched,
+            "lessons": self.lessons.to_json() if self.lessons else None,
         }

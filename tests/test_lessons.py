@@ -387,6 +387,25 @@ def test_questions_asking_for_lessons_list_the_best_themes_cited(lesson_kb):
     assert lesson_answer(kb, Question.parse("When did the parking pilot start?")) is None
 
 
+def test_ask_lists_the_theme_s_lessons_beside_its_answer(lesson_kb, kb_cli):
+    from kb.answer import ask
+
+    kb, _ = lesson_kb
+    question = "What lessons were learned about payment channels for parking?"
+    answer = ask(kb, question, use_llm=False)
+    assert not answer.abstained and answer.citations, answer.text
+    assert answer.lessons is not None and {PAY_EN, PAY_VI} <= {
+        c.quote for c in answer.lessons.citations
+    }
+    assert answer.to_json()["lessons"]["citations"], "kb ask --json and /v1/ask carry them"
+    assert ask(kb, "Why did the parking pilot fail?", use_llm=False).lessons is None
+    s = kb.settings
+    where = ["--store", s.store, "--cache-dir", s.cache_dir, "--collection", s.collection]
+    code, out, err = kb_cli("ask", question, "--offline", *where)
+    assert code == 0 and "\nLessons recorded on this theme:\n" in out, err
+    assert PAY_VI in out.split("Lessons recorded on this theme:")[1]
+
+
 def test_lesson_answers_respect_access(lesson_kb):
     from kb.lessons.ask import lesson_answer
     from kb.question import Question

@@ -138,6 +138,7 @@ def _compose(kb: KnowledgeBase, question: Question, themes: dict[str, list[Lesso
                     year=lesson.year,
                     outcome=lesson.outcome,
                     section=stored.chunk.section if stored else "",
+                    fmt=doc.fmt if doc else "",
                     ocr=stored.chunk.ocr if stored else False,
                     ocr_confidence=stored.chunk.ocr_confidence if stored else None,
                 )

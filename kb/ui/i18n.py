@@ -123,6 +123,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "thinking": {"vi": "Đang tìm câu trả lời…", "en": "Finding the answer…"},
     "answer": {"vi": "Câu trả lời", "en": "Answer"},
     "sources": {"vi": "Nguồn trích dẫn", "en": "Sources"},
+    "lessons_on_theme": {
+        "vi": "Bài học các thành phố đã ghi nhận về chủ đề này",
+        "en": "Lessons the cities recorded on this theme",
+    },
     "no_answer_city": {
         "vi": "Không có tài liệu nào về thành phố này trả lời câu hỏi.",
         "en": "No document about this city answers the question.",

@@ -123,7 +123,7 @@ def show_sources(answer: Answer, question: str, formats: dict[str, str]) -> None
     page, a slide or a sheet."""
     terms = query_terms(question)
     cards = (
-        render.citation_card(c, terms, question, formats.get(c.doc_id, ""))
+        render.citation_card(c, terms, question, c.fmt or formats.get(c.doc_id, ""))
         for c in answer.citations
     )
     render.html("".join(cards))
@@ -186,6 +186,10 @@ def show_answer(answer: Answer, question: str, formats: dict[str, str]) -> None:
     if answer.citations:
         st.subheader(t("sources"))
         show_sources(answer, question, formats)
+    if answer.lessons:
+        st.subheader(t("lessons_on_theme"))
+        render.html(render.answer_html(answer.lessons.text, answer.lessons.citations, question))
+        show_sources(answer.lessons, question, formats)
 
 
 def show_compare(
