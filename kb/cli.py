@@ -332,7 +332,7 @@ def _ingest_table(report: Any) -> None:
         f"{data['added']:>9} {data['updated']:>8} {data['unchanged']:>10} {data['removed']:>8} "
         f"{len(data['failed']):>7} {data['chunks']:>7}"
     )
-    print(f"embedded {report.embedded} new passages in {report.seconds:.1f} s")
+    print(f"embedded {report.embedded} new texts (passages, sentences) in {report.seconds:.1f} s")
     for f in report.failed:
         print(f"FAILED {f.path}: {f.error}")
 

@@ -111,7 +111,9 @@ def seeded_folder(tmp_path_factory: pytest.TempPathFactory, session_cache: Path,
     kb = open_kb(settings)
     assert not ingest_paths(kb, [folder]).failed
     export = folder.parent / "export.npz"
-    assert export_folder(kb, folder, export) == kb.store.count() == 4
+    assert kb.store.count() == 4
+    # the 4 passages and their 4 claims (kb.claims); the 2 lesson records are claims too
+    assert export_folder(kb, folder, export) == 8
     return folder, export
 
 
@@ -142,7 +144,7 @@ def test_valid_seed_means_zero_embeddings(
     assert not report.warnings and not report.failed
     assert report.count("added") == 2
     assert report.embedded == 0
-    assert len(kb.embedder.cache) == 4
+    assert len(kb.embedder.cache) == 8
     # The stored vectors are the model's: a fresh embedding of a chunk matches.
     sc, vec = next(kb.store.iter_chunks(with_vectors=True))
     doc = kb.store.document(sc.chunk.doc_id)
@@ -175,7 +177,7 @@ def test_seed_from_another_model_is_refused(
     assert code == 0
     assert "warning: shipped embedding cache not used" in err and "other-model/v9" in err
     assert "Traceback" not in err
-    assert "embedded 4 new passages" in out  # nothing came from the refused file
+    assert "embedded 8 new texts" in out  # nothing came from the refused file
 
 
 def test_tampered_seed_is_refused(
@@ -196,7 +198,7 @@ def test_tampered_seed_is_refused(
     kb = open_kb(settings_factory(cache_dir=str(fresh_cache)))
     report = ingest_paths(kb, [with_seed(tmp_path, folder, tampered)])
     assert len(report.warnings) == 1 and "do not match this model" in report.warnings[0]
-    assert report.embedded == 4  # every passage embedded for real, none taken from the file
+    assert report.embedded == 8  # every passage and claim embedded for real, none from the file
     stored = {sc.chunk.chunk_id: v for sc, v in kb.store.iter_chunks(with_vectors=True)}
     with np.load(tampered) as data:
         bad = data["vectors"]
@@ -217,7 +219,7 @@ def test_stale_seed_entry_is_never_used(
     kb = open_kb(settings_factory(cache_dir=str(fresh_cache)))
     report = ingest_paths(kb, [docs])
     assert not report.warnings
-    assert report.embedded == 1  # only the changed lessons passage
+    assert report.embedded == 2  # only the changed lessons passage and its sentence
     (lesson,) = [c for c in kb.store.live_chunks("t-seed-a") if c.is_lesson]
     assert "two years late" in lesson.text
     vec = next(v for sc, v in kb.store.iter_chunks(with_vectors=True) if sc.chunk == lesson)
