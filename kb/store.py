@@ -435,10 +435,22 @@ class Store:
 
     def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         """The stored vectors of these chunks, by id (deleted ones are missing)."""
+        from chromadb.errors import InternalError
+
         found: dict[str, np.ndarray] = {}
         for i in range(0, len(ids), PAGE):
-            with self.guard():
-                got = self.chunks.get(ids=ids[i : i + PAGE], include=["embeddings"])
+            try:
+                with self.guard():
+                    got = self.chunks.get(ids=ids[i : i + PAGE], include=["embeddings"])
+            except InternalError:
+                # an embedded store that another process writes to (the app while a shell's
+                # kb ingest runs) may not find by id what that process wrote: read by pages
+                wanted = set(ids)
+                return {
+                    sc.chunk.chunk_id: vec
+                    for sc, vec in self.iter_chunks(with_text=False, with_vectors=True)
+                    if sc.chunk.chunk_id in wanted and vec is not None
+                }
             vecs = got.get("embeddings")
             if vecs is None:
                 continue

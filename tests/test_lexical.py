@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ingest import Record, ingest_paths, ingest_records
@@ -356,3 +357,27 @@ def test_a_failed_background_rebuild_is_one_warning_and_the_next_search_retries(
     other._pending.join(timeout=60)
     assert other.generation == kb.store.generation() != served
     assert doc_ids(other.search("xe dap cong cong", 3, wait=False)) == ["bikes"]
+
+
+def test_vectors_by_id_fall_back_to_paging_when_chroma_cannot_find_an_id(
+    small_kb, monkeypatch: pytest.MonkeyPatch
+):
+    # Fault injection: embedded Chroma opened by two processes (the app, and kb ingest from a
+    # shell) raised "Error finding id" for ids the other process wrote, and the index rebuild
+    # that asked for them failed; the chunks are then read by pages instead
+    from chromadb.errors import InternalError
+
+    store = small_kb.store
+    every = {sc.chunk.chunk_id: v for sc, v in store.iter_chunks(with_vectors=True)}
+    ids = sorted(every)[:5]
+    real_get = store.chunks.get
+
+    def get(*args, **kwargs):
+        if kwargs.get("ids"):
+            raise InternalError("Error executing plan: Internal error: Error finding id")
+        return real_get(*args, **kwargs)
+
+    monkeypatch.setattr(store.chunks, "get", get)
+    got = store.vectors(ids)
+    assert sorted(got) == ids
+    assert all(np.array_equal(got[c], every[c]) for c in ids)
