@@ -21,6 +21,7 @@ from kb.abstention import (
     unmatched_words,
     weak_match,
 )
+from kb.answer_type import NAME
 from kb.compare import compare
 from kb.knowledge_base import KnowledgeBase
 from kb.lessons.ask import asks_for_lessons, lesson_answer
@@ -87,7 +88,13 @@ def offline_answer(
     passages = answer_passages(kb, q, hits)
     floor = support_floor(q) - FIGURE_SLACK
     picked = pick_sentences(
-        kb, q, passages, lesson_first=q.kind == "lesson", expect=q.expect, figure_floor=floor
+        kb,
+        q,
+        passages,
+        lesson_first=q.kind == "lesson",
+        expect=q.expect,
+        prefer=NAME if q.wants_name else None,
+        figure_floor=floor,
     )
     if not picked and not q.expect:
         # the best passages hold no claim (a title page, a heading): read their documents' rest

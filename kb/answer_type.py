@@ -15,6 +15,7 @@ from kb.text import detect_language, fold, has_diacritics, nfc
 
 MONEY, COUNT, RANK, DATE, ORG, SHARE = "money", "count", "rank", "date", "organisation", "share"
 ACT = "act"  # a numbered legal document: a decision, a plan, a resolution
+NAME = "name"  # who, or which named place or body: preferred, never required (asks_for_name)
 
 # Patterns are matched on folded, lowercased text, so "bao nhiêu" and "bao nhieu" both match.
 _PRICE = (
@@ -165,6 +166,36 @@ def asks_about_money(question: str) -> bool:
     return expected_type(question) == MONEY or bool(_FUNDING.search(fold(question.lower())))
 
 
+_NAMED = re.compile(
+    r"\b(?:which|what) (?:country|city|team|company|person|player|river)\b"
+    r"|\b(?:quoc gia|nuoc|thanh pho|doi|cong ty|nguoi|song) nao\b"
+)
+
+
+def asks_for_name(question: str) -> bool:
+    """Whether the question asks who, or which country, city, team or body: a sentence that
+    names someone the question does not is then a better answer. Only a preference among
+    equally relevant sentences (``kb.sentences``): a list of question words may add evidence,
+    never refuse."""
+    return bool(
+        re.search(r"\b(?:who|whom|whose)\b", question, re.IGNORECASE)
+        or re.search(r"(?<![\w-])(?:ai|Ai)(?![\w-])", question)
+        or _NAMED.search(fold(question.lower()))
+    )
+
+
+def _names(text: str) -> set[str]:
+    """Capitalised words past the first of each sentence: the names a sentence gives."""
+    words = nfc(text).split()
+    out = set()
+    for i, word in enumerate(words):
+        core = word.strip("\"'“”‘’()[],.;:!?")
+        opens = i == 0 or words[i - 1].endswith((".", "!", "?", ":"))
+        if len(core) > 1 and core[0].isupper() and not opens:
+            out.add(fold(core.lower()))
+    return out
+
+
 _URL = re.compile(r"\b(?:https?://|www\.)\S+")
 
 
@@ -173,6 +204,8 @@ def gives(kind: str, sentence: str, question: str) -> bool:
     A count per period must be given per period: a total does not answer "how many a month"."""
     if kind == ORG:
         return bool(_organisations(sentence) - _organisations(question))
+    if kind == NAME:
+        return bool(_names(sentence) - _names(question) - set(fold(question.lower()).split()))
     text = _URL.sub(" ", fold(sentence.lower()))  # a web address's digits are no figure
     known = set(_NUMBER.findall(fold(question.lower())))
     if kind == ACT:

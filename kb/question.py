@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, replace
 from functools import cached_property
 
-from kb.answer_type import expected_type
+from kb.answer_type import asks_for_name, expected_type
 from kb.glossary import default_glossary
 from kb.text import acronyms, content_terms, detect_language, fold, has_diacritics, nfc
 from kb.types import CITY_WORDS, Filters
@@ -63,6 +63,7 @@ class Question:
     all_cities: bool  # about "the three cities" without naming them
     why: bool  # why something failed or succeeded, or what was learned
     expect: str | None  # the kind of figure a factual question asks for (kb.answer_type)
+    wants_name: bool = False  # who, or which named place or body (kb.answer_type.asks_for_name)
 
     @classmethod
     def parse(cls, text: str) -> Question:
@@ -89,6 +90,7 @@ class Question:
             all_cities=all_cities,
             why=why,
             expect=expect if kind == "direct" else None,
+            wants_name=kind == "direct" and not expect and asks_for_name(text),
         )
 
     @cached_property

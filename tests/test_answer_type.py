@@ -241,3 +241,17 @@ def test_digits_of_a_web_address_are_no_figure():
     source = "¢ https://thoibaonganhang.vn/du-lieu-mo-175578.html — open data as a driver."
     assert not gives(COUNT, source, q)
     assert gives(COUNT, "The portal had 12,000 visits a month (https://x.vn/a-1234).", q)
+
+
+def test_who_and_which_named_place_prefer_a_sentence_that_names_someone():
+    from kb.answer_type import NAME, asks_for_name
+
+    assert asks_for_name("Ai trước đây giữ kỷ lục là thủ quân lớn tuổi nhất?")
+    assert asks_for_name("Who chaired the IPCC before 2015?")
+    assert asks_for_name("Rừng Amazon nằm chủ yếu ở quốc gia nào?")
+    assert not asks_for_name("Camera AI phát hiện bao nhiêu vi phạm?")  # the acronym, not "who"
+    assert not asks_for_name("Why did iParking fail?")
+    q = "Ai trước đây giữ kỷ lục là thủ quân lớn tuổi nhất trong trận Super Bowl?"
+    assert gives(NAME, "Kỷ lục trước đó thuộc về John Elway, người dẫn dắt Broncos.", q)
+    # the first word of a sentence, and names the question already gives, are no answer
+    assert not gives(NAME, "Anh ấy là thủ quân lớn tuổi nhất trong trận Super Bowl.", q)
