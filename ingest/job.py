@@ -398,15 +398,9 @@ def _write(
             embedder.cache.put_many(
                 (cache_key(MODEL_ID, "passage", by_hash[h]), v) for h, v in reuse.items()
             )
-    done = 0
-
-    def _batch(n: int) -> None:
-        nonlocal done
-        done += n
-        if progress:
-            progress(f"embedding {doc.doc_id}", done, len(texts))
-
-    vectors = embedder.passages(texts, on_batch=_batch)
+    vectors = embedder.passages(
+        texts, on_batch=_counter(progress, f"embedding {doc.doc_id}", len(texts))
+    )
     records, record_vectors = lessons.prepare(kb, doc, chunks)
     spans, sentence_vectors = _sentences(kb, doc, chunks, progress)
     doc = replace(doc, lessons=lessons.lessons_key(doc.version))
@@ -435,16 +429,22 @@ def _sentences(
     holds the answer in one sentence among many is found by that sentence."""
     spans = [(c.chunk_id, s, e) for c in chunks for s, e in chunk_claims(c, doc.title)]
     text_of = {c.chunk_id: c.text for c in chunks}
+    counter = _counter(progress, f"embedding the sentences of {doc.doc_id}", len(spans))
+    vectors = kb.embedder.passages([text_of[c][s:e] for c, s, e in spans], on_batch=counter)
+    return spans, vectors
+
+
+def _counter(progress: Progress | None, what: str, total: int) -> Callable[[int], None]:
+    """An embedder's ``on_batch``: reports ``what`` with the texts done so far."""
     done = 0
 
-    def _batch(n: int) -> None:
+    def batch(n: int) -> None:
         nonlocal done
         done += n
         if progress:
-            progress(f"embedding the sentences of {doc.doc_id}", done, len(spans))
+            progress(what, done, total)
 
-    vectors = kb.embedder.passages([text_of[c][s:e] for c, s, e in spans], on_batch=_batch)
-    return spans, vectors
+    return batch
 
 
 def _prune(
