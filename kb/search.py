@@ -29,6 +29,8 @@ __all__ = ["MAX_QUERY_CHARS", "MODES", "QueryError", "clean_query", "search"]
 MODES = ("hybrid", "dense", "bm25")
 SNAPSHOT_TRIES = 4  # searches again when a commit happened meanwhile (see _search_once)
 PER_DOC = 2  # chunks of one document allowed before other documents get their turn
+# a search starts from a generation read this recently by any search (its end read is fresh)
+RECENT_GENERATION = 0.05
 
 
 def search(
@@ -48,7 +50,7 @@ def search(
         filters = replace(filters or Filters(), public_only=True)
     hits: list[Hit] = []
     for _ in range(SNAPSHOT_TRIES):
-        generation = kb.store.generation()
+        generation = kb.store.generation(within=RECENT_GENERATION)
         registry = kb.store.registry(generation)
         if not registry:
             return []

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
@@ -210,6 +211,7 @@ class Store:
                 settings.collection + "-sentences", metadata=space
             )
         self._registry_cache: tuple[str, dict[str, DocMeta]] | None = None
+        self._last_generation: tuple[float, str] | None = None  # (when its read began, value)
         self._chunks_by_id = _Recent(RECENT_CHUNKS)
         self._chunks_by_version = _Recent(RECENT_DOCUMENTS)  # (doc id, version) -> chunks
 
@@ -217,11 +219,21 @@ class Store:
         return _guard(self.where, self._remote)
 
     # -- registry -------------------------------------------------------------------------
-    def generation(self) -> str:
+    def generation(self, within: float = 0.0) -> str:
+        """The store's generation, read now; or the last one read, if its read began less than
+        ``within`` seconds ago (where a later fresh read checks it: a search's start, which is
+        then as if the search had begun a little earlier)."""
+        last = self._last_generation
+        if within > 0 and last is not None and time.monotonic() - last[0] < within:
+            return last[1]
+        began = time.monotonic()
         with self.guard():
             got = self.registry_col.get(ids=[STATE_ID], include=["metadatas"])
         metas = got.get("metadatas") or []
-        return str(metas[0].get("generation", "")) if metas else ""
+        value = str(metas[0].get("generation", "")) if metas else ""
+        if last is None or began > last[0]:
+            self._last_generation = (began, value)
+        return value
 
     def bump_generation(self) -> str:
         gen = uuid.uuid4().hex
