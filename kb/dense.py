@@ -50,8 +50,13 @@ def centred_norms(
     """The length of each passage vector once its language's centre is taken out."""
     if not len(vectors):
         return np.zeros(0, dtype=np.float32)
-    shifts = np.stack([_centre(centres, lang, vectors.shape[1]) for lang in languages])
-    return np.linalg.norm(vectors - shifts, axis=1).astype(np.float32)
+    norms = np.zeros(len(vectors), dtype=np.float32)
+    for lang in set(languages.tolist()):  # a language at a time: no copy of every centre
+        rows = languages == lang
+        norms[rows] = np.linalg.norm(
+            vectors[rows] - _centre(centres, lang, vectors.shape[1]), axis=1
+        )
+    return norms
 
 
 def centred_cosines(
@@ -68,9 +73,10 @@ def centred_cosines(
         return np.zeros(0, dtype=np.float32)
     q = query - _centre(centres, language, len(query))
     q_norm = float(np.linalg.norm(q)) or 1.0
-    shift = {lang: float(c @ q) for lang, c in centres.items()}
-    offsets = np.array([shift.get(lang, shift.get(ALL, 0.0)) for lang in languages])
-    dots = np.asarray(vectors @ q, dtype=np.float32) - offsets.astype(np.float32)
+    offsets = np.full(len(languages), float(_centre(centres, ALL, len(q)) @ q), dtype=np.float32)
+    for lang, c in centres.items():  # one comparison per language, not a loop over passages
+        offsets[languages == lang] = float(c @ q)
+    dots = np.asarray(vectors @ q, dtype=np.float32) - offsets
     return (dots / (np.maximum(norms, 1e-6) * q_norm)).astype(np.float32)
 
 
