@@ -80,25 +80,36 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
     return seconds, _children_cpu() - cpu
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=12, help="fresh processes per command")
+def add_store_args(parser: argparse.ArgumentParser) -> None:
+    """The store a cold bench runs on: an existing one, or a scratch copy of the corpus."""
     parser.add_argument("--store", help="an existing embedded store (else a scratch one)")
     parser.add_argument("--cache-dir", help="with --store: its cache folder")
     parser.add_argument("--source-cache", default=str(ROOT / "data" / "cache"))
+
+
+def heldout_questions() -> list[str]:
+    return [json.loads(line)["text"] for line in HELDOUT.read_text(encoding="utf-8").splitlines()]
+
+
+def store_env(args: argparse.Namespace, tmp: Path) -> dict[str, str]:
+    """This environment without its KB_* variables, plus the store of ``add_store_args``."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
+    if not args.store:
+        return {**base, **scratch_store(tmp, Path(args.source_cache))}
+    base["KB_STORE"] = str(Path(args.store).resolve())
+    if args.cache_dir:
+        base["KB_CACHE_DIR"] = str(Path(args.cache_dir).resolve())
+    return base
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=12, help="fresh processes per command")
+    add_store_args(parser)
     args = parser.parse_args()
-    questions = [
-        json.loads(line)["text"] for line in HELDOUT.read_text(encoding="utf-8").splitlines()
-    ]
+    questions = heldout_questions()
     with tempfile.TemporaryDirectory() as tmp:
-        base = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
-        if args.store:
-            kb_env = {"KB_STORE": args.store}
-            if args.cache_dir:
-                kb_env["KB_CACHE_DIR"] = args.cache_dir
-        else:
-            kb_env = scratch_store(Path(tmp), Path(args.source_cache))
-        env = {**base, **kb_env}
+        env = store_env(args, Path(tmp))
         kb = kb_command()
         timed([*kb, "search", "warm the page cache"], env)  # disk reads of a first-ever run
         load_before = os.getloadavg()

@@ -14,7 +14,6 @@ sample corpus is ingested into a scratch store first (``bench/cold.py``). Chromi
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 import subprocess
@@ -26,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.cold import HELDOUT, ROOT, kb_command, scratch_store
+from bench.cold import ROOT, add_store_args, heldout_questions, kb_command, store_env
 from kb.metrics import percentile
 
 CHROMIUM = "/usr/bin/chromium"
@@ -108,26 +107,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3, help="fresh servers per way of starting")
     parser.add_argument("--how", choices=["serve", "streamlit", "both"], default="both")
-    parser.add_argument("--store", help="an existing embedded store (else a scratch one)")
-    parser.add_argument("--cache-dir", help="with --store: its cache folder")
-    parser.add_argument("--source-cache", default=str(ROOT / "data" / "cache"))
+    add_store_args(parser)
     args = parser.parse_args()
-    questions = [
-        json.loads(line)["text"] for line in HELDOUT.read_text(encoding="utf-8").splitlines()
-    ]
+    questions = heldout_questions()
     hows = ["serve", "streamlit"] if args.how == "both" else [args.how]
     results: dict[str, list[dict[str, float]]] = {how: [] for how in hows}
     with tempfile.TemporaryDirectory() as tmp:
-        base = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
-        if args.store:
-            kb_env = {"KB_STORE": str(Path(args.store).resolve())}
-            if args.cache_dir:
-                kb_env["KB_CACHE_DIR"] = str(Path(args.cache_dir).resolve())
-        else:
-            kb_env = scratch_store(Path(tmp), Path(args.source_cache))
         env = {
-            **base,
-            **kb_env,
+            **store_env(args, Path(tmp)),
             "KB_FEEDBACK_FILE": f"{tmp}/feedback.jsonl",
             "ANONYMIZED_TELEMETRY": "False",
         }
