@@ -48,6 +48,12 @@ from kb.types import CITY_WORDS, Hit
 SUPPORT_FLOOR = 0.25
 UNACCENTED_SUPPORT_FLOOR = 0.15
 COMPARE_SUPPORT_FLOOR = 0.20
+# a word of a Vietnamese question that no passage has, toned or borrowed ("Thánh", "Thụy",
+# "radio"), may be said otherwise in an English passage that answers ("Saint", "Swiss",
+# ``_kept_across``): across languages such a word raises the floor to this instead of refusing (the
+# median support of the answerable other-language questions of xquad-dev is 0.47; 0.35 to 0.45
+# move neither the golden nor the held-out figures; evals/README.md, "Names across languages")
+UNKNOWN_NAME_SUPPORT_FLOOR = 0.40
 SUPPORT_DOCS = 2  # the best documents whose sentences are read for support
 ABSTAIN_COVERAGE = 0.25
 # Vietnamese typed without tones: one folded syllable stands for several words ("pho" is phố and
@@ -275,18 +281,25 @@ def _idf(kb: KnowledgeBase, word: str) -> float:
 
 
 def should_abstain(kb: KnowledgeBase, question: str | Question, hits: list[Hit]) -> bool:
-    """True when the question names something no passage has, written the same in either
-    language (``unknown_words``); when the best passage is in the question's own language and
-    it names something else no passage has or the best passages miss its distinctive terms
-    (``coverage``); or when no sentence of the best documents supports an answer."""
+    """True when the question names something no passage has (``unknown_words``) and its best
+    passage is in its own language, or the name is written the same in the other language
+    (``_kept_across``); when the best passage is in the question's own language and its best passages
+    miss its distinctive terms (``coverage``); or when no sentence of the best documents
+    supports an answer. Across languages a name no passage has is evidence, not a verdict: the
+    best sentence must then reach UNKNOWN_NAME_SUPPORT_FLOOR."""
     question = as_question(question)
     if not hits:
         return True
-    if any(_verbatim(word, question) for word in unknown_words(kb, question)):
-        return True  # written the same in a passage of either language
-    if own_language(question, hits) and not lexically_covered(kb, question, hits):
+    own = own_language(question, hits)
+    unknown = [word for word in unknown_words(kb, question) if _verbatim(word, question)]
+    if any(own or _kept_across(word, question) for word in unknown):
         return True
-    return support(kb, question, hits) < support_floor(question)
+    if own and not lexically_covered(kb, question, hits):
+        return True
+    floor = support_floor(question)
+    if unknown:
+        floor = max(floor, UNKNOWN_NAME_SUPPORT_FLOOR)
+    return support(kb, question, hits) < floor
 
 
 def _verbatim(word: str, question: Question) -> bool:
@@ -299,6 +312,15 @@ def _verbatim(word: str, question: Question) -> bool:
         or fold(word) != word
         or (question.language == "vi" and not is_vietnamese_syllable(word))
     )
+
+
+def _kept_across(word: str, question: Question) -> bool:
+    """Whether a name is written the same in a passage in another language than the question's:
+    an acronym, or a word with Vietnamese tones in a question in another language (a place name
+    in an English question: "Nhổn"). A Vietnamese question's own words, toned or borrowed
+    ("Thánh", "Thụy", "misa"), may be translated in an English passage ("Saint", "Swiss",
+    "mass")."""
+    return word.isupper() or (question.language != "vi" and fold(word) != word)
 
 
 def lexically_covered(kb: KnowledgeBase, question: Question, hits: list[Hit]) -> bool:

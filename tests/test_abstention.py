@@ -104,3 +104,15 @@ def test_the_words_a_weak_match_lacks_are_named_rarest_first_adjacent_ones_joine
     hits = search(small_kb, question, k=4)
     assert unmatched_words(small_kb, question, hits) == ["interest rate", "charge"]
     assert unmatched_words(small_kb, question, hits, most=1) == ["interest rate"]
+
+
+def test_a_word_of_a_vietnamese_question_may_be_translated_in_an_english_passage(small_kb):
+    # "Khách" (visitors) is in no passage; the English Wi-Fi report says "Tourists" and
+    # "visitors": across languages the word is evidence (a higher support floor), not a verdict
+    question = "Đà Nẵng phủ sóng Wi-Fi miễn phí cho Du Khách ở những nơi nào?"
+    assert "Khách" in unknown_words(small_kb, question)
+    answer = ask(small_kb, question)
+    assert not answer.abstained
+    assert answer.citations[0].doc_id == "t-dn-wifi"
+    # in an English question a toned word is a name written the same in a Vietnamese passage
+    assert ask(small_kb, "Where did Đà Nẵng offer free Wi-Fi to Du Khách?").abstained
