@@ -14,6 +14,7 @@ Several app servers sharing one Chroma server each derive their own.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import math
@@ -28,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from kb.dense import centred_cosines, centred_norms, language_centres, mixed
-from kb.store import Store, StoredChunk, StoreError
+from kb.store import PAGE, Store, StoredChunk, StoreError
 from kb.text import passage_text
 from kb.tokenize import (
     FOLD_PREFIX,
@@ -50,6 +51,7 @@ SENTENCE_SHARE = 0.25  # of such a passage's similarity, its best claim's
 # a server's CPU busy with rebuilds while questions waited (searches find the chunks written
 # since through LexicalIndex.newer meanwhile)
 REBUILD_SPACING = 4
+_BLOCK = 65_536  # rows of vectors, or BM25 entries / 16, computed at a time while building
 _FIELDS = ("doc_id", "version", "city", "domain", "outcome", "language", "doc_type", "access")
 
 
@@ -179,12 +181,22 @@ class LexicalIndex:
             if built is None:
                 built = self._build()
                 self._save(built, folder)
+                # serve the saved copy, memory-mapped as a loaded one is: the built arrays
+                # (vectors, sentence vectors, BM25) leave the heap
+                built = self._load(folder) or built
             self._swap(built, gen)
+            del built
+        _release_memory()
 
     def _swap(self, built: _Built, generation: str) -> None:
         with self._lock:
             self.index = built
             self.generation = generation
+        # the newer chunks read for the replaced index stay (by document version); the
+        # replaced index itself, its memory-mapped files and their pages, need not
+        newer = self._newer
+        if newer is not None and newer[1] is not built:
+            self._newer = (newer[0], _Built(), newer[2], newer[3])
 
     def _folder(self, generation: str) -> Path:
         return self.root / f"{generation or 'empty'}-t{TOKENIZER_VERSION}-f{FORMAT}"
@@ -192,81 +204,92 @@ class LexicalIndex:
     def _build(self) -> _Built:
         """The index of the committed chunks. Their vectors are read from Chroma only for chunks
         neither the served index nor the newer chunks hold: a chunk id names its version, so its
-        vector never changes, and the vectors are most of what a full read carries."""
-        import bm25s
+        vector never changes, and the vectors are most of what a full read carries.
 
+        Each passage is tokenised as it is read and kept as its distinct tokens' ids and counts
+        (``_Terms``), not as lists of strings: at 100k chunks the token lists and bm25s's own
+        lists of ids were 6-7 GB at the peak, and left the heap that large after the build."""
         registry = self.store.registry()
-        live = sorted(
-            (
-                sc
-                for sc, _ in self.store.iter_chunks()
-                if sc.version == getattr(registry.get(sc.chunk.doc_id), "version", None)
-            ),
-            key=lambda sc: sc.chunk.chunk_id,
-        )
+        terms = _Terms()
+        live: list[tuple[str, str, str, bool]] = []  # chunk id, document id, version, reference
+        for sc, _ in self.store.iter_chunks():
+            doc = registry.get(sc.chunk.doc_id)
+            if sc.version != getattr(doc, "version", None):
+                continue
+            terms.add(index_tokens(passage_text(doc.title, sc.chunk.section, sc.chunk.text)))
+            live.append((sc.chunk.chunk_id, sc.chunk.doc_id, sc.version, sc.chunk.is_reference))
+            if len(live) % PAGE == 0:
+                _release_memory()  # each page Chroma read: 80-100 MB freed, kept by malloc
         known = self._known_vectors()
-        fetched = self.store.vectors(
-            [sc.chunk.chunk_id for sc in live if sc.chunk.chunk_id not in known]
-        )
-        rows = [
-            (sc, vec)
-            for sc in live
-            if (vec := known.get(sc.chunk.chunk_id, fetched.get(sc.chunk.chunk_id))) is not None
+        fetched = self.store.vectors([row[0] for row in live if row[0] not in known])
+        order = [
+            i
+            for i in sorted(range(len(live)), key=lambda i: live[i][0])
+            if live[i][0] in known or live[i][0] in fetched
         ]
-        built = _rows(rows, registry)
-        docs = [registry[sc.chunk.doc_id] for sc, _ in rows]
-        corpus = [
-            index_tokens(passage_text(d.title, sc.chunk.section, sc.chunk.text))
-            for d, (sc, _) in zip(docs, rows, strict=True)
-        ]
-        df: Counter[str] = Counter()
-        for tokens in corpus:
-            df.update({t for t in tokens if "_" not in t})  # syllables, as written and folded
-        model = None
-        if corpus:
-            model = bm25s.BM25()
-            model.index(corpus, show_progress=False)
-        centres = language_centres(built.vectors, built.meta["language"])
-        sentences, starts = self._sentences(built.ids, built.vectors.shape[1:])
+        rows = [live[i] for i in order]
+        built = _meta_rows(rows, registry)
+        dim = next(iter(known.values()), next(iter(fetched.values()), np.zeros(0))).shape[0]
+        vectors = np.empty((len(rows), dim if rows else 0), dtype=np.float32)
+        for i, (cid, *_) in enumerate(rows):
+            vectors[i] = known[cid] if cid in known else fetched[cid]
+        del known, fetched
+        model, df = terms.model(order)
+        del terms
+        languages = built.meta["language"]
+        centres = language_centres(vectors, languages)
+        sentences, starts = self._sentences(built.ids, vectors.shape[1:])
         owners = np.repeat(np.arange(len(built.ids)), np.diff(starts))
-        owner_languages = built.meta["language"][owners]
+        owner_languages = languages[owners]
         sentence_centres = language_centres(sentences, owner_languages)
         return replace(
             built,
+            vectors=vectors,
             model=model,
-            term_df=dict(df),
+            term_df=df,
             centres=centres,
-            norms=centred_norms(built.vectors, built.meta["language"], centres),
+            norms=_centred_norms(vectors, languages, centres),
             sentences=sentences,
             sentence_starts=starts,
             sentence_centres=sentence_centres,
-            sentence_norms=centred_norms(sentences, owner_languages, sentence_centres),
+            sentence_norms=_centred_norms(sentences, owner_languages, sentence_centres),
         )
 
     def _sentences(self, ids: list[str], shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
         """The stored sentence vectors of these passages, grouped in their order, with the
         offsets of each passage's group (a passage stored before sentences were has none).
         Those of the served index's passages are taken from it (a chunk id names its version),
-        so a rebuild after an ingest reads only the new passages' sentences from Chroma."""
+        so a rebuild after an ingest reads only the new passages' sentences from Chroma. Written
+        straight into one array: no list of rows, no stacked copy."""
         served = self.index
         held = {cid: i for i, cid in enumerate(served.ids)}
         position = {cid: i for i, cid in enumerate(ids)}
-        found: list[list[np.ndarray]] = [[] for _ in ids]
-        for cid, i in position.items():
-            if cid in held:
-                j = held[cid]
-                rows = served.sentences[served.sentence_starts[j] : served.sentence_starts[j + 1]]
-                found[i] = list(np.asarray(rows))
         missing = [cid for cid in ids if cid not in held]
         wanted = None if len(missing) == len(ids) else missing  # all: one paged scan
+        read: dict[int, list[np.ndarray]] = {}
         for cid, vec in self.store.iter_sentences(wanted) if missing else ():
-            if cid in position:
-                found[position[cid]].append(vec)
+            if cid in position and cid not in held:
+                read.setdefault(position[cid], []).append(vec)
+        sizes = np.zeros(len(ids), dtype=np.int64)
+        for i, cid in enumerate(ids):
+            j = held.get(cid)
+            if j is not None:
+                sizes[i] = served.sentence_starts[j + 1] - served.sentence_starts[j]
+            else:
+                sizes[i] = len(read.get(i, ()))
         starts = np.zeros(len(ids) + 1, dtype=np.int64)
-        np.cumsum([len(group) for group in found], out=starts[1:])
-        flat = [vec for group in found for vec in group]
-        vectors = np.stack(flat) if flat else np.zeros((0, *shape), dtype=np.float32)
-        return vectors.astype(np.float32), starts
+        np.cumsum(sizes, out=starts[1:])
+        vectors = np.empty((int(starts[-1]), *shape), dtype=np.float32)
+        for i, cid in enumerate(ids):
+            if sizes[i] == 0:
+                continue
+            j = held.get(cid)
+            if j is not None:
+                a, b = served.sentence_starts[j], served.sentence_starts[j + 1]
+                vectors[starts[i] : starts[i + 1]] = served.sentences[a:b]
+            else:
+                vectors[starts[i] : starts[i + 1]] = read.pop(i)
+        return vectors, starts
 
     def _known_vectors(self) -> dict[str, np.ndarray]:
         """Vectors this process holds already, by chunk id: the served index's and the newer
@@ -346,7 +369,11 @@ class LexicalIndex:
                 meta = {f: data[f] for f in _FIELDS}
                 years = data["years"]
                 searchable = data["searchable"]
-            model = bm25s.BM25.load(str(folder / "bm25"), show_progress=False) if ids else None
+            model = (
+                bm25s.BM25.load(str(folder / "bm25"), mmap=True, show_progress=False)
+                if ids
+                else None
+            )
             vectors = np.load(folder / "vectors.npy", mmap_mode="r")
             norms = np.load(folder / "norms.npy")
             with np.load(folder / "centres.npz") as data:
@@ -521,6 +548,18 @@ class LexicalIndex:
             return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
 
 
+def _release_memory() -> None:
+    """Give the heap a build freed back to the system: glibc keeps freed memory for reuse, and
+    after a rebuild at 100k chunks RSS stayed gigabytes above what the served index holds
+    (measured at 10k chunks: 574 -> 243 MB of anonymous memory right after a rebuild). A few
+    milliseconds; elsewhere than glibc, nothing."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def _cosines(
     index: _Built,
     vectors: np.ndarray,
@@ -542,24 +581,132 @@ def _cosines(
 def _rows(rows: list[tuple[StoredChunk, np.ndarray]], registry: dict[str, DocMeta]) -> _Built:
     """An index of these chunks, without BM25 and language centres: their ids, the metadata
     filters read, and their vectors."""
-    docs = [registry[sc.chunk.doc_id] for sc, _ in rows]
-    meta = {
-        f: np.array(
+    return replace(
+        _meta_rows(
             [
-                str(getattr(d, f) if f != "version" else sc.version)
-                for d, (sc, _) in zip(docs, rows, strict=True)
-            ]
-        )
-        for f in _FIELDS
-    }
-    return _Built(
-        ids=[sc.chunk.chunk_id for sc, _ in rows],
-        meta=meta,
-        years=np.array([d.year if d.year is not None else -1 for d in docs], dtype=np.int32),
-        searchable=np.array([not sc.chunk.is_reference for sc, _ in rows], dtype=bool),
+                (sc.chunk.chunk_id, sc.chunk.doc_id, sc.version, sc.chunk.is_reference)
+                for sc, _ in rows
+            ],
+            registry,
+        ),
         vectors=(
             np.stack([vec for _, vec in rows]).astype(np.float32)
             if rows
             else np.zeros((0, 0), dtype=np.float32)
         ),
     )
+
+
+def _meta_rows(rows: list[tuple[str, str, str, bool]], registry: dict[str, DocMeta]) -> _Built:
+    """The ids, the metadata filters read and the years of these chunks (chunk id, document
+    id, version, whether it is a reference), without vectors."""
+    docs = [registry[doc_id] for _, doc_id, _, _ in rows]
+    meta = {
+        f: np.array(
+            [
+                str(getattr(d, f) if f != "version" else version)
+                for d, (_, _, version, _) in zip(docs, rows, strict=True)
+            ]
+        )
+        for f in _FIELDS
+    }
+    return _Built(
+        ids=[cid for cid, _, _, _ in rows],
+        meta=meta,
+        years=np.array([d.year if d.year is not None else -1 for d in docs], dtype=np.int32),
+        searchable=np.array([not reference for _, _, _, reference in rows], dtype=bool),
+    )
+
+
+def _centred_norms(
+    vectors: np.ndarray, languages: np.ndarray, centres: dict[str, np.ndarray]
+) -> np.ndarray:
+    """``kb.dense.centred_norms`` a block of rows at a time (each row's length is its own):
+    the centred copy it makes is of one block, not of every vector of a language."""
+    if len(vectors) <= _BLOCK:
+        return centred_norms(vectors, languages, centres)
+    return np.concatenate(
+        [
+            centred_norms(vectors[i : i + _BLOCK], languages[i : i + _BLOCK], centres)
+            for i in range(0, len(vectors), _BLOCK)
+        ]
+    )
+
+
+class _Terms:
+    """The BM25 terms of passages as they are read: each passage's distinct tokens as ids in
+    one vocabulary, with their counts, and its length in tokens."""
+
+    def __init__(self) -> None:
+        self.vocab: dict[str, int] = {}
+        self.ids: list[np.ndarray] = []
+        self.counts: list[np.ndarray] = []
+        self.lengths: list[int] = []
+
+    def add(self, tokens: list[str]) -> None:
+        counted = Counter(tokens)
+        vocab = self.vocab
+        n = len(counted)
+        ids = (vocab.setdefault(t, len(vocab)) for t in counted)
+        self.ids.append(np.fromiter(ids, dtype=np.int32, count=n))
+        self.counts.append(np.fromiter(counted.values(), dtype=np.int32, count=n))
+        self.lengths.append(len(tokens))
+
+    def model(self, order: list[int]) -> tuple[object | None, dict[str, int]]:
+        """The BM25 index of the passages ``order`` names, in that order, and each syllable's
+        document frequency (tokens without "_", as written and folded). The index is what
+        ``bm25s.BM25().index`` makes of the passages' token lists, score for score (its
+        default Lucene BM25, the same float64 arithmetic rounded to float32, and the same
+        column layout: a token's passages in ascending order), built from arrays instead of
+        its Python loops over every token."""
+        import bm25s
+
+        if not order:
+            return None, {}
+        model = bm25s.BM25()
+        ids = np.concatenate([self.ids[i] for i in order])
+        counts = np.concatenate([self.counts[i] for i in order])
+        doc = np.repeat(np.arange(len(order), dtype=np.int32), [len(self.ids[i]) for i in order])
+        lengths = np.array([self.lengths[i] for i in order])
+        self.ids, self.counts, self.lengths = [], [], []  # the passages' own arrays go
+        n_docs = len(order)
+        df = np.bincount(ids, minlength=len(self.vocab))
+        vocab = self.vocab
+        if not df.all():  # tokens of passages left out (no vector): not in the index
+            kept = df > 0
+            new_id = np.cumsum(kept) - 1
+            vocab = {t: int(new_id[i]) for t, i in vocab.items() if kept[i]}
+            ids = new_id[ids].astype(np.int32)
+            df = df[kept]
+        idf = np.zeros(len(df), dtype=model.dtype)
+        values = np.unique(df)
+        idf_of = np.array(
+            [math.log(1 + (n_docs - int(v) + 0.5) / (int(v) + 0.5)) for v in values],
+            dtype=model.dtype,
+        )
+        idf[:] = idf_of[np.searchsorted(values, df)]
+        # bm25s: tf / (k1 * ((1 - b) + b * len / avg_len) + tf), per passage, times the idf
+        spread = model.k1 * ((1 - model.b) + model.b * lengths / lengths.mean())
+        data = np.empty(len(ids), dtype=model.dtype)
+        for a in range(0, len(ids), _BLOCK * 16):
+            tf = counts[a : a + _BLOCK * 16].astype(np.float64)
+            tokens = ids[a : a + _BLOCK * 16]
+            data[a : a + len(tf)] = idf[tokens] * (tf / (spread[doc[a : a + len(tf)]] + tf))
+        del counts
+        by_token = np.argsort(ids, kind="stable")
+        indptr = np.zeros(len(df) + 1, dtype=np.int64)
+        np.cumsum(df, out=indptr[1:])
+        model.scores = {
+            "data": data[by_token],
+            "indices": doc[by_token],
+            "indptr": indptr,
+            "num_docs": n_docs,
+        }
+        del data, doc, by_token
+        term_df = {t: int(df[i]) for t, i in vocab.items() if "_" not in t}
+        if "" not in vocab:
+            vocab[""] = len(df)
+        model.vocab_dict = vocab
+        model.unique_token_ids_set = set(vocab.values())
+        model.nonoccurrence_array = None
+        return model, term_df
