@@ -2,8 +2,11 @@
 stores (vectors generated, nothing embedded but the queries and what answers embed).
 
     .venv/bin/python bench/scale.py [--sizes 10000 100000] [--queries 40] [--asks 20]
-        [--paragraphs 6]
+        [--paragraphs 6] [--keep DIR]
 
+``--keep DIR`` builds each store in ``DIR/<size>`` and keeps it; a later run with the same
+folder reuses the store built there (the build time is then not measured again), so the
+serving and rebuild figures of a 100k store can be measured again without a 45-minute build.
 ``--paragraphs`` sets the chunks per generated document: more make a large store faster to
 build (fewer documents to commit one by one), with the same number of chunks to search.
 
@@ -30,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.synthetic import build_store
 from kb.answer import ask
+from kb.knowledge_base import open_kb
 from kb.metrics import percentile
 from kb.search import search
 from kb.settings import load_settings
@@ -47,13 +51,25 @@ def timed(fn, items: list[str]) -> list[float]:
     return out
 
 
-def measure(size: int, queries: list[str], asks: list[str], paragraphs: int) -> None:
-    """Build one store of about ``size`` chunks and print its figures."""
-    with tempfile.TemporaryDirectory() as tmp:
+def measure(
+    size: int, queries: list[str], asks: list[str], paragraphs: int, keep: Path | None = None
+) -> None:
+    """Build one store of about ``size`` chunks (or reuse the one kept in ``keep``) and print
+    its figures."""
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = Path(scratch) if keep is None else keep / str(size)
+        tmp.mkdir(parents=True, exist_ok=True)
         settings = load_settings(store=f"{tmp}/store", cache_dir=f"{tmp}/cache", collection="scale")
+        done = tmp / "built.json"
         began = time.perf_counter()
-        kb, report = build_store(settings, size, paragraphs=paragraphs)
-        built = time.perf_counter() - began
+        if done.exists():
+            kb, chunks = open_kb(settings), json.loads(done.read_text())["chunks"]
+            built = json.loads(done.read_text())["seconds"]
+        else:
+            kb, report = build_store(settings, size, paragraphs=paragraphs)
+            chunks, built = report.chunks, time.perf_counter() - began
+            if keep is not None:
+                done.write_text(json.dumps({"chunks": chunks, "seconds": built}))
         began = time.perf_counter()
         search(kb, "warm up", k=10)  # model load, BM25 index build
         warm = time.perf_counter() - began
@@ -66,10 +82,10 @@ def measure(size: int, queries: list[str], asks: list[str], paragraphs: int) -> 
             rows.append(("ask", timed(lambda q: ask(kb, q, use_llm=False), asks)))
         for what, ms in rows:
             p50, p95 = percentile(ms, 50), percentile(ms, 95)
-            print(f"{report.chunks:>7} {what:>7} {p50:>8.1f} {p95:>8.1f}")
+            print(f"{chunks:>7} {what:>7} {p50:>8.1f} {p95:>8.1f}")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(
-            f"{report.chunks:>7} built in {built:.0f} s, first search (BM25 build) {warm:.1f} s,"
+            f"{chunks:>7} built in {built:.0f} s, first search (BM25 build) {warm:.1f} s,"
             f" peak RSS {peak:.0f} MB",
             flush=True,
         )
@@ -80,14 +96,12 @@ def measure(size: int, queries: list[str], asks: list[str], paragraphs: int) -> 
             check=True,
             env={**os.environ, "KB_COLLECTION": "scale"},
         ).stdout.strip()
-        print(f"{report.chunks:>7} serving: {serving}; 1-min load {os.getloadavg()[0]:.1f}")
+        print(f"{chunks:>7} serving: {serving}; 1-min load {os.getloadavg()[0]:.1f}")
 
 
 def serve(store: str, cache_dir: str, questions: list[str]) -> None:
     """A server's process on a built store: open, warm, answer; print its memory, then its peak
     once it has rebuilt the derived index (what a server does after any ingest)."""
-    from kb.knowledge_base import open_kb
-
     kb = open_kb(load_settings(store=store, cache_dir=cache_dir))
     began = time.perf_counter()
     kb.lexical.refresh()
@@ -124,6 +138,7 @@ def main(sizes: tuple[int, ...] = (10_000, 100_000), asks: int = 20) -> None:
     parser.add_argument("--queries", type=int, default=40, help="searches per mode")
     parser.add_argument("--asks", type=int, default=asks, help="kb.answer.ask calls")
     parser.add_argument("--paragraphs", type=int, default=6, help="chunks per document")
+    parser.add_argument("--keep", type=Path, help="build stores here and reuse them")
     parser.add_argument("--serve", nargs=2, metavar=("STORE", "CACHE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     queries = [json.loads(line)["text"] for line in GOLDEN.read_text(encoding="utf-8").splitlines()]
@@ -132,7 +147,7 @@ def main(sizes: tuple[int, ...] = (10_000, 100_000), asks: int = 20) -> None:
         return
     print(f"{'chunks':>7} {'what':>7} {'p50 ms':>8} {'p95 ms':>8}")
     for size in sorted(args.sizes):
-        measure(size, queries[: args.queries], queries[: args.asks], args.paragraphs)
+        measure(size, queries[: args.queries], queries[: args.asks], args.paragraphs, args.keep)
 
 
 if __name__ == "__main__":
