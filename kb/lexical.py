@@ -280,13 +280,14 @@ class LexicalIndex:
         starts = np.zeros(len(ids) + 1, dtype=np.int64)
         np.cumsum(sizes, out=starts[1:])
         vectors = np.empty((int(starts[-1]), *shape), dtype=np.float32)
+        source = _Unresident(served.sentences)
         for i, cid in enumerate(ids):
             if sizes[i] == 0:
                 continue
             j = held.get(cid)
             if j is not None:
                 a, b = served.sentence_starts[j], served.sentence_starts[j + 1]
-                vectors[starts[i] : starts[i + 1]] = served.sentences[a:b]
+                vectors[starts[i] : starts[i + 1]] = source.rows(int(a), int(b))
             else:
                 vectors[starts[i] : starts[i + 1]] = read.pop(i)
         return vectors, starts
@@ -631,6 +632,35 @@ def _centred_norms(
             for i in range(0, len(vectors), _BLOCK)
         ]
     )
+
+
+class _Unresident:
+    """Rows of an index's array, read in increasing order without keeping them resident: a
+    memory-mapped one (a loaded index's) is mapped again a block of rows at a time and each
+    block let go once read, so that copying it does not add the whole file's pages to the
+    process's RSS (at 100k chunks the sentence vectors are 0.6 GB)."""
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array = array
+        self.path = array.filename if isinstance(array, np.memmap) else None
+        self.block: np.ndarray | None = None
+        self.begin = self.end = 0
+
+    def rows(self, a: int, b: int) -> np.ndarray:
+        if self.path is None:
+            return self.array[a:b]
+        if not (self.begin <= a and b <= self.end):
+            self.block = None  # its mapping goes before the next one is made
+            try:
+                mapped = np.load(self.path, mmap_mode="r")
+            except (OSError, ValueError):
+                mapped = None
+            if mapped is None or mapped.shape != self.array.shape:
+                self.path = None  # the file is gone or another: read the served mapping
+                return self.array[a:b]
+            self.begin, self.end = a, max(b, a + _BLOCK)
+            self.block = mapped[self.begin : self.end]
+        return self.block[a - self.begin : b - self.begin]
 
 
 class _Terms:
