@@ -139,10 +139,13 @@ def ingest_paths(
     for d in registry.values():
         by_path.setdefault(d.path, []).append(d.doc_id)
     claimed: dict[str, str] = {}
+    reuse = _may_reuse(kb)
     loading = _load_model_meanwhile(kb, found, registry, by_path)
     try:
         with ReaderPool(workers, _limits(kb)) as pool, _Writer() as writer:
-            _ingest_found(kb, found, pool, writer, report, registry, by_path, claimed, progress)
+            _ingest_found(
+                kb, found, pool, writer, report, registry, by_path, claimed, progress, reuse
+            )
     finally:
         if loading is not None:
             loading.join()
@@ -159,6 +162,15 @@ def ingest_paths(
     report.embedded = embedder.embedded - embedded_before
     report.seconds = time.perf_counter() - began
     return report
+
+
+def _may_reuse(kb: KnowledgeBase) -> bool:
+    """Whether the store holds chunks at the start of a run, whose vectors a new chunk of the
+    same text may reuse (``Store.vectors_by_hash``: a renamed or copied file costs nothing).
+    In a store that was empty, every chunk is one this run wrote, and its vector is in the
+    embedding cache: asking Chroma for each document's texts found nothing and waited on the
+    writer thread's Chroma writes (3-8 s of a 240-chunk cold ingest)."""
+    return kb.store.count() > 0
 
 
 def _load_model_meanwhile(
@@ -219,6 +231,7 @@ def _ingest_found(
     by_path: dict[str, list[str]],
     claimed: dict[str, str],
     progress: Progress | None,
+    reuse: bool = True,
 ) -> None:
     """Write each file's outcome in the order found (workers only read ahead)."""
     store = kb.store
@@ -227,7 +240,7 @@ def _ingest_found(
         if progress:
             progress(item.path.name, i - 1, len(found))
         parsed = item.error or next(outcomes)
-        result = _ingest_one(kb, item, parsed, writer, registry, claimed, progress)
+        result = _ingest_one(kb, item, parsed, writer, registry, claimed, progress, reuse)
         report.files.append(result)
         for old_id in by_path.get(str(item.path), []):
             if result.status == "failed" or old_id == result.doc_id or old_id in claimed:
@@ -255,6 +268,7 @@ def _ingest_one(
     registry: dict[str, DocMeta],
     claimed: dict[str, str],
     progress: Progress | None,
+    reuse: bool = True,
 ) -> FileResult:
     """Write one file's parsed outcome (a reason string when it could not be read)."""
     shown = str(item.path)
@@ -276,6 +290,7 @@ def _ingest_one(
         writer,
         registry,
         progress,
+        reuse,
     )
     result.pages_ocr = parsed.loaded.ocr_fresh
     return result
@@ -291,6 +306,7 @@ def _upsert(
     writer: _Writer,
     registry: dict[str, DocMeta],
     progress: Progress | None,
+    reuse: bool = True,
 ) -> FileResult:
     """Write a loaded document unless the registry already holds this exact version; the
     registry then holds the document as committed."""
@@ -325,7 +341,7 @@ def _upsert(
             kb.store.bump_generation()
         registry[doc_id] = lessons.refresh(kb, replace(old, path=shown))
         return FileResult(shown, "unchanged", doc_id, len(chunks))
-    registry[doc_id] = _write(kb, doc, chunks, writer, progress)
+    registry[doc_id] = _write(kb, doc, chunks, writer, progress, reuse)
     return FileResult(shown, "updated" if old else "added", doc_id, len(chunks))
 
 
@@ -347,11 +363,12 @@ def ingest_records(
     report = IngestReport()
     registry = dict(kb.store.registry())
     embedded_before = kb.embedder.embedded
+    reuse = _may_reuse(kb)
     with _Writer() as writer:
         for i, rec in enumerate(records, start=1):
             if progress:
                 progress(rec.doc_id, i - 1, len(records))
-            report.files.append(_ingest_record(kb, rec, writer, registry, progress))
+            report.files.append(_ingest_record(kb, rec, writer, registry, progress, reuse))
     kb.lexical.refresh()
     report.chunks = kb.store.count()
     report.embedded = kb.embedder.embedded - embedded_before
@@ -365,6 +382,7 @@ def _ingest_record(
     writer: _Writer,
     registry: dict[str, DocMeta],
     progress: Progress | None,
+    reuse: bool = True,
 ) -> FileResult:
     try:
         loaded = load_text(rec.text.encode("utf-8"), rec.doc_id)
@@ -376,19 +394,25 @@ def _ingest_record(
     meta.setdefault("language", detect_language(loaded.text[:20000]))
     version = content_hash(json.dumps([rec.text, rec.title, meta], sort_keys=True).encode())[:16]
     chunks = chunk_document(rec.doc_id, version, loaded)
-    return _upsert(kb, meta, loaded, version, chunks, "", writer, registry, progress)
+    return _upsert(kb, meta, loaded, version, chunks, "", writer, registry, progress, reuse)
 
 
 def _write(
-    kb: KnowledgeBase, doc: DocMeta, chunks: list, writer: _Writer, progress: Progress | None
+    kb: KnowledgeBase,
+    doc: DocMeta,
+    chunks: list,
+    writer: _Writer,
+    progress: Progress | None,
+    reuse: bool = True,
 ) -> DocMeta:
     """Embed a new version here, then hand ``writer`` its writes: the chunks, then the registry
     switch (commit point) and a new generation, then the old chunks go. The document as it will
-    be committed."""
+    be committed. Vectors the store holds for the same texts are reused when ``reuse``
+    (``_may_reuse``)."""
     texts = [passage_text(doc.title, c.section, c.text) for c in chunks]
     hashes = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
     embedder = kb.embedder
-    if embedder.missing(texts):
+    if reuse and embedder.missing(texts):
         reuse = kb.store.vectors_by_hash(hashes)
         if reuse:
             from kb.embed_cache import cache_key

@@ -226,3 +226,31 @@ def test_stale_seed_entry_is_never_used(
     text = passage_text("Seed A", lesson.section, lesson.text)
     fresh = kb.embedder.backend.passage([text])[0]
     assert float(fresh @ vec) > 0.999
+
+
+def test_store_vectors_are_looked_up_only_when_the_store_held_chunks(
+    tmp_path: Path, small_corpus: Path, settings_factory, monkeypatch
+) -> None:
+    """A run into an empty store finds no stored vector to reuse (each chunk it writes has its
+    vector in the cache), so it does not ask Chroma for each document; a run into a store that
+    holds chunks does."""
+    folder = tmp_path / "corpus"
+    shutil.copytree(small_corpus / "danang", folder / "danang")
+    kb = open_kb(settings_factory())
+    asked: list[int] = []
+    lookup = type(kb.store).vectors_by_hash
+    monkeypatch.setattr(
+        type(kb.store),
+        "vectors_by_hash",
+        lambda self, hashes: (asked.append(len(hashes)), lookup(self, hashes))[1],
+    )
+    ingest_paths(kb, [folder])
+    assert asked == []
+
+    kb.embedder.cache._db.execute("DELETE FROM emb")  # a wiped cache: the store's vectors help
+    kb.embedder.cache._db.commit()
+    changed = next(f for f in (folder / "danang").iterdir() if f.suffix in (".md", ".txt"))
+    changed.write_text(changed.read_text(encoding="utf-8") + "\n\nMột đoạn mới.\n", "utf-8")
+    report = ingest_paths(kb, [folder])
+    assert asked and not report.failed
+    assert report.count("updated") == 1
