@@ -724,15 +724,14 @@ class _Terms:
             data[a : a + len(tf)] = idf[tokens] * (tf / (spread[doc[a : a + len(tf)]] + tf))
         del counts
         by_token = np.argsort(ids, kind="stable")
+        del ids  # each array goes as soon as its reordered copy is made: a lower peak
+        indices = doc[by_token]
+        del doc
+        data = data[by_token]
+        del by_token
         indptr = np.zeros(len(df) + 1, dtype=np.int64)
         np.cumsum(df, out=indptr[1:])
-        model.scores = {
-            "data": data[by_token],
-            "indices": doc[by_token],
-            "indptr": indptr,
-            "num_docs": n_docs,
-        }
-        del data, doc, by_token
+        model.scores = {"data": data, "indices": indices, "indptr": indptr, "num_docs": n_docs}
         term_df = {t: int(df[i]) for t, i in vocab.items() if "_" not in t}
         if "" not in vocab:
             vocab[""] = len(df)
