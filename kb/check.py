@@ -20,6 +20,7 @@ class CheckReport:
     duplicate_chunks: list[str] = field(default_factory=list)  # same document position twice
     lexical_stale: bool = False
     stale_lessons: list[str] = field(default_factory=list)  # lesson records nobody can see
+    stale_sentences: list[str] = field(default_factory=list)  # claim vectors nobody can see
     repaired: list[str] = field(default_factory=list)
     live_ids: set[str] = field(default_factory=set, repr=False)
 
@@ -32,6 +33,7 @@ class CheckReport:
                 or self.incomplete_docs
                 or self.duplicate_chunks
                 or self.stale_lessons
+                or self.stale_sentences
             )
             and not self.lexical_stale
         )
@@ -54,6 +56,11 @@ class CheckReport:
             out.append("the BM25 index does not match the collection")
         if self.stale_lessons:
             out.append(f"{len(self.stale_lessons)} lesson records are left from an old version")
+        if self.stale_sentences:
+            out.append(
+                f"{len(self.stale_sentences)} sentence vectors are left from an old or"
+                " interrupted version"
+            )
         return out
 
     def to_json(self) -> dict:
@@ -68,6 +75,7 @@ class CheckReport:
             "duplicate_chunks": len(self.duplicate_chunks),
             "lexical_stale": self.lexical_stale,
             "stale_lessons": len(self.stale_lessons),
+            "stale_sentences": len(self.stale_sentences),
             "repaired": self.repaired,
         }
 
@@ -112,9 +120,20 @@ def stale_lesson_records(store: Store) -> list[str]:
     ]
 
 
+def stale_sentence_records(store: Store) -> list[str]:
+    """Sentence (claim) records no reader can see: their document is gone or its committed
+    version is another (written before a commit point that a crash never reached)."""
+    registry = store.registry()
+    return [
+        rid
+        for rid, meta in store.sentence_records()
+        if getattr(registry.get(str(meta.get("doc_id"))), "version", None) != meta.get("version")
+    ]
+
+
 def sweep_orphans(store: Store) -> int:
-    """Delete chunks and lesson records no reader can see (interrupted writes, replaced
-    versions)."""
+    """Delete chunks, lesson records and sentence records no reader can see (interrupted
+    writes, replaced versions)."""
     report = _scan(store)
     junk = report.orphan_chunks + report.stale_chunks
     if junk:
@@ -122,7 +141,10 @@ def sweep_orphans(store: Store) -> int:
     lessons = stale_lesson_records(store)
     if lessons:
         store.delete_lesson_records(lessons)
-    return len(junk) + len(lessons)
+    sentences = stale_sentence_records(store)
+    if sentences:
+        store.delete_sentence_records(sentences)
+    return len(junk) + len(lessons) + len(sentences)
 
 
 def check(kb: KnowledgeBase, repair: bool = False) -> CheckReport:
@@ -130,6 +152,7 @@ def check(kb: KnowledgeBase, repair: bool = False) -> CheckReport:
     report = _scan(kb.store)
     report.lexical_stale = _lexical_stale(kb, report)
     report.stale_lessons = stale_lesson_records(kb.store)
+    report.stale_sentences = stale_sentence_records(kb.store)
     if not repair or report.ok:
         return report
     repaired = []
@@ -140,6 +163,9 @@ def check(kb: KnowledgeBase, repair: bool = False) -> CheckReport:
     if report.stale_lessons:
         kb.store.delete_lesson_records(report.stale_lessons)
         repaired.append(f"deleted {len(report.stale_lessons)} invisible lesson records")
+    if report.stale_sentences:
+        kb.store.delete_sentence_records(report.stale_sentences)
+        repaired.append(f"deleted {len(report.stale_sentences)} invisible sentence vectors")
     for doc_id in report.incomplete_docs:
         doc = kb.store.document(doc_id)
         kb.store.forget_document(doc_id)
@@ -152,5 +178,6 @@ def check(kb: KnowledgeBase, repair: bool = False) -> CheckReport:
     after = _scan(kb.store)
     after.lexical_stale = _lexical_stale(kb, after)
     after.stale_lessons = stale_lesson_records(kb.store)
+    after.stale_sentences = stale_sentence_records(kb.store)
     after.repaired = repaired + (["rebuilt the BM25 index"] if report.lexical_stale else [])
     return after

@@ -340,6 +340,17 @@ class Store:
                 for meta, vec in zip(got["metadatas"], got["embeddings"], strict=True):
                     yield str(meta["chunk_id"]), np.asarray(vec, dtype=np.float32)
 
+    def sentence_records(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every stored sentence record's id and metadata (paged, without vectors): what
+        ``kb check`` reads to find those no reader can see."""
+        for got in self._pages(self.sentences, None, ["metadatas"]):
+            yield from zip(got["ids"], got["metadatas"], strict=True)
+
+    def delete_sentence_records(self, ids: list[str]) -> None:
+        with self.guard():
+            for i in range(0, len(ids), PAGE):
+                self.sentences.delete(ids=ids[i : i + PAGE])
+
     def delete_other_versions(self, doc_id: str, version: str) -> None:
         where = {"$and": [{"doc_id": doc_id}, {"version": {"$ne": version}}]}
         with self.guard():

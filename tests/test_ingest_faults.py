@@ -298,3 +298,32 @@ def test_check_reports_and_repairs_leftovers(tmp_path: Path, small_corpus: Path,
     assert any("interrupted version" in p for p in report.problems())
     ingest_paths(kb, [folder])  # a normal run sweeps them
     assert check(kb).ok
+
+
+def test_check_finds_sentence_vectors_of_a_version_never_committed(
+    tmp_path: Path, small_corpus: Path, settings_factory
+):
+    """A writer killed after its claims' vectors were written but before its chunks leaves
+    sentence records no chunk owns: ``check`` counts them, ``--repair`` and the next run's sweep
+    delete them, and the committed version's own sentence records stay."""
+    folder = tmp_path / "hanoi"
+    shutil.copytree(small_corpus / "hanoi", folder)
+    kb = open_kb(settings_factory())
+    ingest_paths(kb, [folder])
+    kept = sum(1 for _ in kb.store.sentence_records())
+    assert kept > 0
+    doc = kb.store.document("t-hn-iparking")
+    chunk = kb.store.live_chunks(doc.doc_id)[0]
+    ghost = replace(doc, version="deadbeefdeadbeef")
+    spans = [(chunk.chunk_id.replace(doc.version, ghost.version), 0, 10)]
+    kb.store.add_sentences(ghost, spans, kb.embedder.passages([chunk.text[:10]]))
+    report = check(kb)
+    assert not report.ok and len(report.stale_sentences) == 1
+    assert any("sentence vectors" in p for p in report.problems())
+    repaired = check(kb, repair=True)
+    assert repaired.ok and "deleted 1 invisible sentence vectors" in repaired.repaired
+    assert sum(1 for _ in kb.store.sentence_records()) == kept
+
+    kb.store.add_sentences(ghost, spans, kb.embedder.passages([chunk.text[:10]]))
+    ingest_paths(kb, [folder])  # a normal run sweeps them too
+    assert check(kb).ok and sum(1 for _ in kb.store.sentence_records()) == kept
