@@ -71,6 +71,9 @@ _SENT_END = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+")
 
 _HARD_BREAK = re.compile(r"\n\s*\n|\n(?=\s*[-•*]\s)|^#[^\n]*\n", re.MULTILINE)
 _ABBREV = ("TP.", "Tp.", "e.g.", "i.e.", "Mr.", "Dr.", "St.", "No.", "vs.", "etc.", "Q.", "TT.")
+# an initial ("Nicholas E. Golovin", "M. Theo Kearney") or "c." (circa) ends no sentence; a
+# sentence that ends in a one-letter word ("Plan B.") is rarer than a name with an initial
+_INITIAL = re.compile(r"(?:^|[\s(])(?:[A-Z]|c)\.$")
 
 
 def _boundaries(text: str):
@@ -79,7 +82,7 @@ def _boundaries(text: str):
         before = text[max(0, m.start() - 6) : m.start()]
         if not nxt or not (nxt.isupper() or nxt.isdigit() or nxt in '-•*“"('):
             continue
-        if any(before.endswith(a) for a in _ABBREV):
+        if any(before.endswith(a) for a in _ABBREV) or _INITIAL.search(before):
             continue
         yield m.end()
     for m in _HARD_BREAK.finditer(text):

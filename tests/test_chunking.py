@@ -211,3 +211,12 @@ def test_chunk_ids_are_stable_and_versioned(md_chunks) -> None:
     assert [c.chunk_id for c in again] == [c.chunk_id for c in chunks]
     other = chunk_document("t-doc", "fedcba9876543210", loaded)
     assert not {c.chunk_id for c in other} & {c.chunk_id for c in chunks}
+
+
+def test_an_initial_ends_no_sentence() -> None:
+    # "Nicholas E. Golovin" is one name: cut after "E." the answer would quote half of it
+    text = "A committee was headed by Nicholas E. Golovin (c. 1912). M. Theo Kearney built it."
+    assert [text[a:b] for a, b in sentence_spans(text)] == [
+        "A committee was headed by Nicholas E. Golovin (c. 1912).",
+        "M. Theo Kearney built it.",
+    ]
