@@ -3,7 +3,7 @@
 import sys
 
 from kb.ui.app import main
-from kb.warm import warm_in_background
+from kb.ui.warm import warm_in_background
 
 if "streamlit.testing.v1" not in sys.modules:  # a real server, not AppTest
     # once per server: the store, model and indexes load while the first user types (a no-op

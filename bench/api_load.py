@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.synthetic import generated_documents  # noqa: E402
-from kb.metrics import percentile  # noqa: E402
+from kb.evals.metrics import percentile  # noqa: E402
 from kb.settings import load_settings  # noqa: E402
 
 GOLDEN = ROOT / "evals" / "golden" / "queries.jsonl"

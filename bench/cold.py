@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kb.metrics import percentile
+from kb.evals.metrics import percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 HELDOUT = ROOT / "evals" / "heldout" / "queries.jsonl"

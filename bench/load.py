@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.synthetic import generated_documents
 from ingest import ingest_paths
-from kb.answer import ask
+from kb.answers.ask import ask
+from kb.evals.metrics import percentile
 from kb.knowledge_base import open_kb
-from kb.metrics import percentile
 from kb.settings import Settings, load_settings
 
 GOLDEN = Path(__file__).resolve().parent.parent / "evals" / "golden" / "queries.jsonl"

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ingest import ingest_paths  # noqa: E402
-from ingest.loaders import load_file  # noqa: E402
+from ingest.files import load_file  # noqa: E402
 from ingest.ocr import DPI, OcrOptions  # noqa: E402
 from kb.knowledge_base import open_kb  # noqa: E402
 from kb.settings import load_settings  # noqa: E402

@@ -32,10 +32,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.synthetic import build_store
-from kb.answer import ask
+from kb.answers.ask import ask
+from kb.evals.metrics import percentile
 from kb.knowledge_base import open_kb
-from kb.metrics import percentile
-from kb.search import search
+from kb.retrieval.search import search
 from kb.settings import load_settings
 
 GOLDEN = Path(__file__).resolve().parent.parent / "evals" / "golden" / "queries.jsonl"
@@ -136,7 +136,7 @@ def main(sizes: tuple[int, ...] = (10_000, 100_000), asks: int = 20) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=list(sizes))
     parser.add_argument("--queries", type=int, default=40, help="searches per mode")
-    parser.add_argument("--asks", type=int, default=asks, help="kb.answer.ask calls")
+    parser.add_argument("--asks", type=int, default=asks, help="kb.answers.ask.ask calls")
     parser.add_argument("--paragraphs", type=int, default=6, help="chunks per document")
     parser.add_argument("--keep", type=Path, help="build stores here and reuse them")
     parser.add_argument("--serve", nargs=2, metavar=("STORE", "CACHE"), help=argparse.SUPPRESS)

@@ -22,10 +22,10 @@ from ingest.loaders import Loaded, LoadError, load_text
 from ingest.metadata import FIELDS, content_hash, validate_declared
 from ingest.reader import Limits, Parsed, ReaderPool
 from ingest.walk import Found, in_shard, walk
-from kb.claims import chunk_claims
-from kb.embed_cache import SeedCacheError
 from kb.knowledge_base import KnowledgeBase
 from kb.lessons import write as lessons
+from kb.store.claims import chunk_claims
+from kb.store.embed_cache import SeedCacheError
 from kb.text import detect_language, nfc, passage_text
 from kb.types import Chunk, DocMeta
 
@@ -154,7 +154,7 @@ def ingest_paths(
     if prune:
         report.removed = _prune(kb, paths, found, registry, claimed, shard)
     if shard is None:
-        from kb.check import sweep_orphans
+        from kb.store.check import sweep_orphans
 
         sweep_orphans(store)
     kb.lexical.refresh()
@@ -415,8 +415,8 @@ def _write(
     if reuse and embedder.missing(texts):
         reuse = kb.store.vectors_by_hash(hashes)
         if reuse:
-            from kb.embed_cache import cache_key
-            from kb.embeddings import MODEL_ID
+            from kb.store.embed_cache import cache_key
+            from kb.store.embeddings import MODEL_ID
 
             by_hash = dict(zip(hashes, texts, strict=True))
             embedder.cache.put_many(

@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from ingest.chunking import CHUNKER_VERSION, chunk_document
-from ingest.loaders import Loaded, LoadError, load_file
+from ingest.files import load_file
+from ingest.loaders import Loaded, LoadError
 from ingest.metadata import content_hash, resolve_metadata
 from ingest.ocr import OcrOptions
 from kb.types import Chunk

@@ -3,6 +3,7 @@
 The library's public face. Open a knowledge base once per process and pass it around::
 
     from kb import load_settings, open_kb, search, ask
+
     kb = open_kb(load_settings())
     hits = search(kb, "Vì sao iParking không thành công?", k=5)
 """
@@ -36,19 +37,19 @@ def __getattr__(name: str):
 
         return open_kb
     if name == "search":
-        from kb.search import search
+        from kb.retrieval.search import search
 
         return search
     if name == "ask":
-        from kb.answer import ask
+        from kb.answers.ask import ask
 
         return ask
     if name == "check":
-        from kb.check import check
+        from kb.store.check import check
 
         return check
     if name in ("documents", "stats"):
-        from kb import catalog
+        from kb.store import catalog
 
         return getattr(catalog, name)
     if name == "ingest":

@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kb.page_label import page_label
-from kb.serialize import answer_json, documents_json, search_json
+from kb.answers.serialize import answer_json, documents_json, search_json
 from kb.settings import Settings, load_settings
-from kb.store import StoreError
+from kb.store.chroma import StoreError
+from kb.store.page_label import page_label
 from kb.types import Filters
 
 
@@ -352,7 +352,7 @@ class _Bar:
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    from kb.search import QueryError, search
+    from kb.retrieval.search import QueryError, search
 
     kb = _open(settings)
     try:
@@ -380,8 +380,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from kb.answer import ask, caution
-    from kb.search import QueryError
+    from kb.answers.ask import ask, caution
+    from kb.retrieval.search import QueryError
     from kb.text import detect_language
 
     kb = _open(settings)
@@ -414,7 +414,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
-    from kb.catalog import documents
+    from kb.store.catalog import documents
 
     docs = documents(_open(settings))
     if args.json:
@@ -430,7 +430,7 @@ def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
-    from kb.catalog import stats
+    from kb.store.catalog import stats
 
     data = stats(_open(settings))
     if args.json:
@@ -475,7 +475,7 @@ def cmd_lessons(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
-    from kb.check import check
+    from kb.store.check import check
 
     report = check(_open(settings), repair=args.repair)
     if args.json:
@@ -489,7 +489,8 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from kb import evals
+    from kb.evals import reports, run
+    from kb.evals.datasets import DatasetError
 
     if args.qa is not None:
         return _eval_qa(args, settings)
@@ -500,37 +501,38 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.beir is not None and args.query_set is not None:
         raise UsageError("--beir and --set cannot be used together: choose one dataset")
     try:
-        query_set = args.query_set or evals.GOLDEN
+        query_set = args.query_set or run.GOLDEN
         if args.answers:
-            result = evals.run_answer_eval(settings, args.beir, query_set=query_set)
+            result = run.run_answer_eval(settings, args.beir, query_set=query_set)
         else:
-            result = evals.run_retrieval_eval(settings, args.beir, args.mode, query_set=query_set)
-    except evals.DatasetError as exc:
+            result = run.run_retrieval_eval(settings, args.beir, args.mode, query_set=query_set)
+    except DatasetError as exc:
         raise UsageError(str(exc)) from exc
     # runs on the main store are kept as history for maintainers
-    history = evals.default_report_path(settings, result) if args.beir is None else None
+    history = reports.default_report_path(settings, result) if args.beir is None else None
     return _eval_report(args, result, history)
 
 
 def _eval_report(args: argparse.Namespace, result: dict[str, Any], history: Path | None) -> int:
     """Save a report (``--out``, and ``history`` in the history folder) and print it, as JSON
     or Markdown."""
-    from kb import evals
+    from kb.evals import reports
 
     if args.out:
-        evals.write_report(result, args.out)
+        reports.write_report(result, args.out)
     if history is not None:
-        saved, _ = evals.write_report(result, history)
+        saved, _ = reports.write_report(result, history)
         print(f"report saved: {saved}", file=sys.stderr)
     if args.json:
         _print_json(result)
     else:
-        print(evals.markdown(result))
+        print(reports.markdown(result))
     return 0
 
 
 def _eval_qa(args: argparse.Namespace, settings: Settings) -> int:
-    from kb import evals, qa_eval
+    from kb.evals import qa as qa_eval
+    from kb.evals.datasets import DatasetError
 
     if args.beir is not None or args.query_set is not None or args.answers:
         raise UsageError("--qa cannot be combined with --beir, --set or --answers")
@@ -543,7 +545,7 @@ def _eval_qa(args: argparse.Namespace, settings: Settings) -> int:
             limit_per_group=args.limit,
             baseline=not args.no_baseline,
         )
-    except evals.DatasetError as exc:
+    except DatasetError as exc:
         raise UsageError(str(exc)) from exc
     finally:
         if bar:
@@ -552,20 +554,20 @@ def _eval_qa(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _eval_lessons(args: argparse.Namespace, settings: Settings) -> int:
-    from kb import evals
-    from kb.lessons import evals as lesson_evals
+    from kb.evals import lessons as lesson_evals
+    from kb.evals.datasets import DatasetError
 
     if args.beir is not None or args.query_set is not None or args.answers:
         raise UsageError("--lessons cannot be combined with --beir, --set or --answers")
     try:
         result = lesson_evals.run_lesson_eval(_open(settings), args.lessons)
-    except evals.DatasetError as exc:
+    except DatasetError as exc:
         raise UsageError(str(exc)) from exc
     return _eval_report(args, result, lesson_evals.report_path(settings, result))
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from kb.seed import export_folder
+    from ingest.seed import export_folder
 
     out = args.out or args.folder / "kb-embeddings.npz"
     count = export_folder(_open(settings), args.folder, out)
@@ -583,7 +585,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             value = Path(value).resolve() if isinstance(value, Path) else value
             os.environ[f"KB_{name.upper()}"] = str(value)
     os.chdir(app.parent)  # the project's .streamlit/config.toml
-    from kb.warm import mark_warm, warm
+    from kb.ui.warm import mark_warm, warm
 
     served = load_settings()  # what the app reads from the environment
     print("Loading the knowledge base, the model and the indexes ...", file=sys.stderr)
@@ -615,7 +617,7 @@ def cmd_api(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_api_key(args: argparse.Namespace, settings: Settings) -> int:
-    from kb import api_keys
+    from kb.api import keys as api_keys
 
     kb = _open(settings)
     try:

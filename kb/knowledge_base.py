@@ -9,9 +9,9 @@ from __future__ import annotations
 import threading
 from functools import cached_property
 
-from kb.embeddings import Embedder, get_embedder
 from kb.settings import Settings
-from kb.store import Store
+from kb.store.chroma import Store
+from kb.store.embeddings import Embedder, get_embedder
 
 
 class KnowledgeBase:
@@ -28,13 +28,15 @@ class KnowledgeBase:
     def embed_model(self):  # -> llama_index BaseEmbedding over ``embedder`` (cache included)
         """The embedder as llama-index's ``BaseEmbedding``: what llama-index components and the
         search path call, so nothing can fall back to llama-index's OpenAI default."""
-        from kb.embeddings import llama_embedding
+        from kb.store.embeddings import llama_embedding
 
         return llama_embedding(self.embedder)
 
     @cached_property
-    def lexical(self):  # -> kb.lexical.LexicalIndex, imported lazily (bm25s is slow to import)
-        from kb.lexical import LexicalIndex
+    def lexical(
+        self,
+    ):  # -> kb.retrieval.lexical.LexicalIndex, imported lazily (bm25s is slow to import)
+        from kb.retrieval.lexical import LexicalIndex
 
         return LexicalIndex(self.store, self.settings.cache_dir)
 

@@ -143,7 +143,7 @@ class Citation:
     section: str = ""
     ocr: bool = False  # the passage was recognised from a scan (see Chunk.ocr)
     ocr_confidence: float | None = None
-    fmt: str = ""  # the document's format: a pptx's page is a slide (kb.page_label)
+    fmt: str = ""  # the document's format: a pptx's page is a slide (kb.store.page_label)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -175,11 +175,12 @@ class Answer:
     # a comparison's parts, side by side: city code -> text, or the project compared -> text
     parts: dict[str, str] = field(default_factory=dict)
     # when abstained, why: the names in the question that no document mentions, or the kind of
-    # figure asked for (kb.answer_type) that the nearest documents do not give
+    # figure asked for (kb.retrieval.answer_type) that the nearest documents do not give
     missing: list[str] = field(default_factory=list)
     wanted: str | None = None
-    # answered, but the passages hold little of the question's wording (kb.abstention.weak_match),
-    # and the question's words they lack (kb.abstention.unmatched_words)
+    # answered, but the passages hold little of the question's wording
+    # (kb.answers.abstention.weak_match), and the question's words they lack
+    # (kb.answers.abstention.unmatched_words)
     weak_match: bool = False
     unmatched: list[str] = field(default_factory=list)
     # for a question that asks for lessons: the lessons recorded on its theme in every city,

@@ -4,10 +4,10 @@ no passage has."""
 
 from __future__ import annotations
 
-from kb.abstention import content_words, coverage, unknown_words, unmatched_words
-from kb.answer import ask
-from kb.glossary import default_glossary
-from kb.search import search
+from kb.answers.abstention import content_words, coverage, unknown_words, unmatched_words
+from kb.answers.ask import ask
+from kb.retrieval.glossary import default_glossary
+from kb.retrieval.search import search
 
 
 def test_toneless_words_are_syllable_pairs_not_stop_word_pairs():

@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from kb.answer import ask
+from kb.answers.ask import ask
 from kb.cli import main
-from kb.question import Question
-from kb.search import QueryError
+from kb.retrieval.question import Question
+from kb.retrieval.search import QueryError
 from kb.types import Filters
 
 
@@ -193,7 +193,7 @@ WEAK = "Why did Hanoi's parking attendants resist the new payment terminals?"
 
 def test_an_answer_from_passages_with_little_of_the_question_is_a_weak_match(small_kb):
     # the passages are about the parking pilot, and say nothing of terminals: said, not hidden
-    from kb.answer import caution
+    from kb.answers.ask import caution
 
     weak = ask(small_kb, WEAK)
     assert not weak.abstained and weak.weak_match
@@ -236,7 +236,7 @@ def test_cli_ask_empty_question_exits_2(small_kb, capsys):
 
 
 def test_a_question_about_one_city_is_answered_from_that_city(small_kb):
-    from kb.search import search
+    from kb.retrieval.search import search
 
     question = "Hà Nội rút ra bài học gì về chi phí bảo trì hệ thống?"
     # precondition: unscoped, a Đà Nẵng report (maintenance costs of cameras) ranks first
@@ -269,7 +269,7 @@ def test_vietnamese_stop_words_are_not_content_but_city_names_are():
 
 
 def test_headings_and_half_sentences_are_not_claims():
-    from kb.claims import _cut, _is_claim
+    from kb.store.claims import _cut, _is_claim
 
     assert not _is_claim("Shared data warehouse and open data")  # a PDF heading, no "#"
     assert _is_claim("2024: 1st of 63")  # a fact-sheet line
@@ -284,7 +284,7 @@ def test_headings_and_half_sentences_are_not_claims():
 
 
 def test_sentences_about_the_document_itself_are_told_apart():
-    from kb.sentences import _META
+    from kb.answers.sentences import _META
 
     assert _META.search("This brief evaluates iParking, Hà Nội's app-based parking system.")
     assert _META.search("Tài liệu này rà soát Đề án xây dựng thành phố thông minh Đà Nẵng.")
@@ -295,7 +295,7 @@ def test_sentences_about_the_document_itself_are_told_apart():
 
 def test_a_wrapped_line_of_the_title_is_no_claim():
     # A PDF's title page wraps its title across lines; the first line reads like a sentence.
-    from kb.sentences import claims
+    from kb.answers.sentences import claims
     from kb.types import Chunk, DocMeta, Hit
 
     title = "Hậu kiểm hệ thống Wi-Fi công cộng miễn phí Đà Nẵng 2012–2016: phủ sóng nhanh"

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from kb.answer import ask
-from kb.answer_type import ACT, COUNT, DATE, MONEY, ORG, RANK, SHARE, expected_type, gives
-from kb.claims import _is_claim
+from kb.answers.ask import ask
+from kb.retrieval.answer_type import ACT, COUNT, DATE, MONEY, ORG, RANK, SHARE, expected_type, gives
+from kb.store.claims import _is_claim
 
 
 @pytest.mark.parametrize(
@@ -209,7 +209,7 @@ def test_unknown_acronym_abstains(small_kb):
 
 
 def test_questions_about_paying_for_something_are_about_money():
-    from kb.answer_type import asks_about_money
+    from kb.retrieval.answer_type import asks_about_money
 
     assert asks_about_money("How did the three cities fund their operations centres?")
     assert asks_about_money("Ai tài trợ cho trung tâm IOC Đà Nẵng?")
@@ -244,7 +244,7 @@ def test_digits_of_a_web_address_are_no_figure():
 
 
 def test_who_and_which_named_place_prefer_a_sentence_that_names_someone():
-    from kb.answer_type import NAME, asks_for_name
+    from kb.retrieval.answer_type import NAME, asks_for_name
 
     assert asks_for_name("Ai trước đây giữ kỷ lục là thủ quân lớn tuổi nhất?")
     assert asks_for_name("Who chaired the IPCC before 2015?")

@@ -517,8 +517,8 @@ def test_feedback_is_recorded(api, http):
     }
     r = http.post("/v1/feedback", json=body)
     assert r.status_code == 201 and r.json()["recorded"]
-    from kb import feedback
     from kb.settings import load_settings
+    from kb.store import feedback
 
     records = feedback.load(load_settings(env={}, feedback_file=api["env"]["KB_FEEDBACK_FILE"]))
     last = records[-1]

@@ -114,8 +114,8 @@ def test_highlight_escapes_and_marks_terms():
 def test_feedback_record_and_load(tmp_path):
     import threading
 
-    from kb import feedback
     from kb.settings import load_settings
+    from kb.store import feedback
     from kb.types import Answer, Citation
 
     s = load_settings(env={}, feedback_file=str(tmp_path / "fb" / "f.jsonl"))
@@ -237,7 +237,7 @@ def test_answer_parts_shown_per_city(app_env, small_kb):
     from html import escape
     from urllib.parse import urlencode
 
-    from kb.answer import ask
+    from kb.answers.ask import ask
     from kb.types import Filters
 
     question = "So sánh Hà Nội và Đà Nẵng về chi phí vận hành"
@@ -286,7 +286,8 @@ def test_feedback_is_recorded(app_env):
     assert any("Cảm ơn" in s.value for s in at.success)
 
 
-# -- language ----------------------------------------------------------------------------------------
+# -- language
+# ----------------------------------------------------------------------------------------
 def test_language_switch_to_english(app_env):
     at = run(make_app(q=IPARKING_VI))
     assert at.title[0].value == "Hỏi kho bài học"
@@ -305,7 +306,8 @@ def test_lang_query_param(app_env):
     assert at.title[0].value == "Corpus"
 
 
-# -- Documents ---------------------------------------------------------------------------------------
+# -- Documents
+# ---------------------------------------------------------------------------------------
 def test_documents_table_lists_public_documents(app_env):
     at = run(make_app(page="documents"))
     frame = at.dataframe[0].value
@@ -403,7 +405,8 @@ def test_unknown_document(app_env):
     assert any("nope" in w.value for w in at.warning)
 
 
-# -- Evals -------------------------------------------------------------------------------------------
+# -- Evals
+# -------------------------------------------------------------------------------------------
 def _metrics(base: float) -> dict:
     return {
         "recall@1": base,
@@ -465,8 +468,8 @@ def frame_with(at, column: str):
 
 
 def test_evals_page_shows_latest_report_history_and_feedback(app_env):
-    from kb import feedback
     from kb.settings import load_settings
+    from kb.store import feedback
 
     reports = app_env / "reports"
     write_report(reports, "old", "2026-01-01T10:00:00+00:00", 0.4)
@@ -611,7 +614,8 @@ def test_run_eval_buttons_save_reports(app_env):
         assert latest[key].iloc[0] == pytest.approx(report["answers"][key]), key
 
 
-# -- Corpus ------------------------------------------------------------------------------------------
+# -- Corpus
+# ------------------------------------------------------------------------------------------
 def test_corpus_page(app_env, small_kb):
     at = run(make_app(page="corpus"))
     metrics = {m.label: m.value for m in at.metric}
@@ -623,7 +627,8 @@ def test_corpus_page(app_env, small_kb):
     assert set(timeline["Mã tài liệu"]) == {d.doc_id for d in public}
 
 
-# -- store problems ------------------------------------------------------------------------------------
+# -- store problems
+# ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("page", ["ask", "documents", "corpus"])
 def test_empty_store_says_what_to_run(monkeypatch, settings_factory, tmp_path, page):
     point_at(monkeypatch, settings_factory(collection="empty"), tmp_path)
@@ -643,7 +648,8 @@ def test_unreachable_store_says_what_to_do(monkeypatch, settings_factory, tmp_pa
     assert "Traceback" not in all_text(at)
 
 
-# -- untrusted text ------------------------------------------------------------------------------------
+# -- untrusted text
+# ------------------------------------------------------------------------------------
 @pytest.fixture
 def xss_env(monkeypatch, settings_factory, tmp_path):
     from ingest import ingest_paths
@@ -680,7 +686,8 @@ def test_script_in_documents_is_shown_as_text(xss_env):
     assert "<script>window.__pwned=2</script>" in " ".join(at.dataframe[0].value["title"])
 
 
-# -- sign-in --------------------------------------------------------------------------------------------
+# -- sign-in
+# --------------------------------------------------------------------------------------------
 AUTH = {
     "redirect_uri": "http://127.0.0.1:8501/oauth2callback",
     "cookie_secret": "test-cookie-secret-not-a-real-one",
@@ -746,8 +753,8 @@ def test_sign_out_returns_to_public_only(app_env):
 
 
 def test_feedback_citing_internal_documents_is_hidden_from_anonymous_users(app_env):
-    from kb import feedback
     from kb.settings import load_settings
+    from kb.store import feedback
     from kb.types import Answer, Citation
 
     s = load_settings()
@@ -763,7 +770,8 @@ def test_feedback_citing_internal_documents_is_hidden_from_anonymous_users(app_e
     assert not at.button(key="run_retrieval").disabled
 
 
-# -- a store server that goes away and comes back ------------------------------------------------------
+# -- a store server that goes away and comes back
+# ------------------------------------------------------
 @pytest.mark.slow
 def test_store_server_down_then_back(monkeypatch, tmp_path, small_corpus, session_cache):
     from conftest import ChromaServer
@@ -846,7 +854,8 @@ def test_compare_view_says_what_each_column_lacks(app_env, question, said, colum
     assert sum(said in c.value for c in at.caption) == columns
 
 
-# -- Lessons -------------------------------------------------------------------------------------------
+# -- Lessons
+# -------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def lessons_store(tmp_path_factory, session_cache):
     """The lesson tests' documents: one lesson learned in Hà Nội (2020, English) and again in Đà

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from kb.catalog import documents
+from kb.store.catalog import documents
 
 
 def remote_args(server, settings) -> list[str]:

@@ -15,7 +15,8 @@ import pytest
 from conftest import PDF_PAGES, make_pdf
 
 from ingest.chunking import MAXIMUM, chunk_document
-from ingest.loaders import Loaded, load_file, load_markdown, load_text
+from ingest.files import load_file
+from ingest.loaders import Loaded, load_markdown, load_text
 from kb.text import sentence_spans
 
 VERSION = "0123456789abcdef"

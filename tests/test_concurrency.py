@@ -16,9 +16,9 @@ from conftest import ROOT
 
 from bench.synthetic import generated_documents
 from ingest import ingest_paths
-from kb.answer import ask
+from kb.answers.ask import ask
 from kb.knowledge_base import open_kb
-from kb.search import search
+from kb.retrieval.search import search
 from kb.types import Filters
 
 DOC_ID = "t-flip"

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kb.embed_cache import cache_key
-from kb.embeddings import MODEL_ID, Embedder
+from kb.store.embed_cache import cache_key
+from kb.store.embeddings import MODEL_ID, Embedder
 
 TEXTS = [
     "Hà Nội thí điểm ứng dụng iParking từ năm 2017 để thu phí đỗ xe qua điện thoại.",

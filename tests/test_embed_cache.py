@@ -16,9 +16,9 @@ import pytest
 
 from ingest import ingest_paths
 from ingest.job import SEED_NAME
-from kb.embed_cache import SeedCacheError
+from ingest.seed import export_folder
 from kb.knowledge_base import open_kb
-from kb.seed import export_folder
+from kb.store.embed_cache import SeedCacheError
 from kb.text import passage_text
 
 
@@ -112,7 +112,7 @@ def seeded_folder(tmp_path_factory: pytest.TempPathFactory, session_cache: Path,
     assert not ingest_paths(kb, [folder]).failed
     export = folder.parent / "export.npz"
     assert kb.store.count() == 4
-    # the 4 passages and their 4 claims (kb.claims); the 2 lesson records are claims too
+    # the 4 passages and their 4 claims (kb.store.claims); the 2 lesson records are claims too
     assert export_folder(kb, folder, export) == 8
     return folder, export
 

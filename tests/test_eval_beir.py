@@ -16,10 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from kb import evals
 from kb.cli import main
-from kb.embeddings import get_embedder
+from kb.evals import reports
+from kb.evals import run as evals
+from kb.evals.datasets import DatasetError
 from kb.settings import load_settings
+from kb.store.embeddings import get_embedder
 
 METRICS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "p50_ms", "p95_ms")
 QUALITY = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
@@ -258,7 +260,7 @@ def _md_row(md: str, *lead: str, width: int = 8) -> list[str]:
 
 
 def test_write_report(result, tmp_path):
-    json_path, md_path = evals.write_report(result, tmp_path / "reports" / "mini.txt")
+    json_path, md_path = reports.write_report(result, tmp_path / "reports" / "mini.txt")
     assert json_path == tmp_path / "reports" / "mini.json"
     assert md_path == tmp_path / "reports" / "mini.md"
     assert json.loads(json_path.read_text(encoding="utf-8")) == result
@@ -311,7 +313,7 @@ def test_cli_eval_out_writes_both_files(run_cli, dataset, tmp_path):
     data = json.loads((tmp_path / "out" / "run1.json").read_text(encoding="utf-8"))
     assert set(data["modes"]) == {"dense"}
     md = (tmp_path / "out" / "run1.md").read_text(encoding="utf-8")
-    assert md == evals.markdown(data)
+    assert md == reports.markdown(data)
     assert out.strip() == md.strip()  # without --json the Markdown is printed
 
 
@@ -325,7 +327,7 @@ def test_bad_json_line_names_file_and_line(tmp_path, eval_settings):
     lines = (folder / "queries.jsonl").read_text(encoding="utf-8").splitlines()
     lines[2] = '{"_id": "q03", "text": "unterminated'
     (folder / "queries.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with pytest.raises(evals.DatasetError) as exc:
+    with pytest.raises(DatasetError) as exc:
         evals.run_retrieval_eval(eval_settings, folder, "all")
     assert f"{folder / 'queries.jsonl'}:3:" in str(exc.value)
     assert "not valid JSON" in str(exc.value)
@@ -337,14 +339,14 @@ def test_corpus_line_without_text_names_file_and_line(tmp_path, eval_settings):
     lines.insert(1, "")  # blank lines are skipped but still counted
     lines[4] = json.dumps({"_id": "no-text", "title": "x"})
     (folder / "corpus.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with pytest.raises(evals.DatasetError, match=r"corpus\.jsonl:5: .*\"text\""):
+    with pytest.raises(DatasetError, match=r"corpus\.jsonl:5: .*\"text\""):
         evals.run_retrieval_eval(eval_settings, folder, "all")
 
 
 def test_missing_qrels_file(tmp_path, eval_settings):
     folder = _broken(tmp_path)
     shutil.rmtree(folder / "qrels")
-    with pytest.raises(evals.DatasetError) as exc:
+    with pytest.raises(DatasetError) as exc:
         evals.run_retrieval_eval(eval_settings, folder, "all")
     assert str(folder / "qrels" / "test.tsv") in str(exc.value)
     assert "not found" in str(exc.value)
@@ -356,11 +358,11 @@ def test_bad_qrels_score(tmp_path, eval_settings):
     lines = path.read_text(encoding="utf-8").splitlines()
     lines[3] = "q03\tpermits-hanoi\thigh"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with pytest.raises(evals.DatasetError, match=r"test\.tsv:4: score 'high'"):
+    with pytest.raises(DatasetError, match=r"test\.tsv:4: score 'high'"):
         evals.run_retrieval_eval(eval_settings, folder, "all")
     lines[3] = "q03 permits-hanoi 2"  # spaces instead of tabs
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with pytest.raises(evals.DatasetError, match=r"test\.tsv:4: expected query-id"):
+    with pytest.raises(DatasetError, match=r"test\.tsv:4: expected query-id"):
         evals.run_retrieval_eval(eval_settings, folder, "all")
 
 
@@ -426,12 +428,12 @@ def test_query_set_runs_on_the_main_store(small_kb, tmp_path):
     assert summary["weak_on_unanswerable"] == 1.0  # but s4 is flagged
     # s1 too: the small corpus's Vietnamese iParking report never says "thất bại" (failed)
     assert summary["weak_on_answerable"] == 0.5
-    assert "| weak_on_answerable | weak_on_unanswerable |" in evals.markdown(answers)
+    assert "| weak_on_answerable | weak_on_unanswerable |" in reports.markdown(answers)
     # reports of a query set other than the golden set carry its name
-    path = evals.default_report_path(small_kb.settings, result)
+    path = reports.default_report_path(small_kb.settings, result)
     assert path.name.endswith("-retrieval-heldout")
     golden = dict(result, dataset=str(evals.GOLDEN))
-    assert evals.default_report_path(small_kb.settings, golden).name.endswith("-retrieval")
+    assert reports.default_report_path(small_kb.settings, golden).name.endswith("-retrieval")
 
 
 def test_cli_set_and_beir_together_exit_2(run_cli, dataset, tmp_path):

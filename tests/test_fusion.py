@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kb.dense import ALL, centred_cosines, centred_norms, language_centres, mixed
-from kb.fusion import fuse, standardise
-from kb.question import Question
+from kb.retrieval.dense import ALL, centred_cosines, centred_norms, language_centres, mixed
+from kb.retrieval.fusion import fuse, standardise
+from kb.retrieval.question import Question
 
 rng = np.random.default_rng(7)
 

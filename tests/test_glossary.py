@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from kb.glossary import default_glossary, parse
-from kb.question import Question
-from kb.search import search
+from kb.retrieval.glossary import default_glossary, parse
+from kb.retrieval.question import Question
+from kb.retrieval.search import search
 
 SMALL = (
     "vi\ten\n"

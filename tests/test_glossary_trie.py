@@ -8,7 +8,7 @@ import random
 import re
 from pathlib import Path
 
-from kb.glossary import default_glossary
+from kb.retrieval.glossary import default_glossary
 from kb.text import nfc
 
 ROOT = Path(__file__).resolve().parent.parent

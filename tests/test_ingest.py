@@ -11,8 +11,8 @@ import shutil
 from pathlib import Path
 
 from ingest import ingest_paths
-from kb.check import check
 from kb.knowledge_base import open_kb
+from kb.store.check import check
 from kb.types import DocMeta
 
 INGEST_KEYS = {"added", "updated", "unchanged", "removed", "failed", "chunks", "pages_ocr"}
@@ -132,7 +132,7 @@ def test_changed_file_replaces_all_its_old_chunks(tmp_path: Path, settings_facto
     )
     report = ingest_paths(kb, [folder])
     assert [f.status for f in report.files] == ["updated"]
-    # Only the changed passage and its changed sentence (kb.claims) reached the model: the
+    # Only the changed passage and its changed sentence (kb.store.claims) reached the model: the
     # lessons passage is unchanged.
     assert report.embedded <= 2
     new = kb.store.document("t-change")

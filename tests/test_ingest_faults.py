@@ -21,8 +21,8 @@ from conftest import clone_model_files, make_pdf
 from fpdf import FPDF
 
 from ingest import ingest_paths
-from kb.check import check
 from kb.knowledge_base import open_kb
+from kb.store.check import check
 
 
 def store_args(settings) -> list[str]:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from ingest import ingest_paths
+from kb.evals.lessons import adjusted_rand, purity, read_labels, run_lesson_eval
 from kb.knowledge_base import KnowledgeBase, forget_kb, open_kb
-from kb.lessons.evals import adjusted_rand, purity, read_labels, run_lesson_eval
 from kb.lessons.extract import cue_kind, extract, section_kind
 from kb.lessons.listing import LessonError, lessons
 
@@ -349,7 +349,7 @@ def test_lesson_eval_on_a_labelled_set(lesson_kb, tmp_path):
     assert m["exact_quotes"] == 1.0 and m["total"] == 7
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"doc": "x"}\n', encoding="utf-8")
-    from kb.evals import DatasetError
+    from kb.evals.datasets import DatasetError
 
     with pytest.raises(DatasetError, match=r"bad\.jsonl:1"):
         read_labels(bad)
@@ -365,8 +365,8 @@ def test_shipped_labelled_set_is_as_large_as_the_issue_asks():
 
 # -- ask ----------------------------------------------------------------------------------------
 def test_questions_asking_for_lessons_list_the_best_themes_cited(lesson_kb):
-    from kb.lessons.ask import lesson_answer
-    from kb.question import Question
+    from kb.answers.lessons import lesson_answer
+    from kb.retrieval.question import Question
 
     kb, _ = lesson_kb
     for text in (
@@ -388,7 +388,7 @@ def test_questions_asking_for_lessons_list_the_best_themes_cited(lesson_kb):
 
 
 def test_ask_lists_the_theme_s_lessons_beside_its_answer(lesson_kb, kb_cli):
-    from kb.answer import ask
+    from kb.answers.ask import ask
 
     kb, _ = lesson_kb
     question = "What lessons were learned about payment channels for parking?"
@@ -407,8 +407,8 @@ def test_ask_lists_the_theme_s_lessons_beside_its_answer(lesson_kb, kb_cli):
 
 
 def test_lesson_answers_respect_access(lesson_kb):
-    from kb.lessons.ask import lesson_answer
-    from kb.question import Question
+    from kb.answers.lessons import lesson_answer
+    from kb.retrieval.question import Question
     from kb.types import Filters
 
     kb, _ = lesson_kb
@@ -454,7 +454,7 @@ def test_check_repair_deletes_lesson_records_no_reader_can_see(lesson_kb):
     the registry does not hold: ``kb check --repair`` (and the next ingest's sweep) delete them."""
     import numpy as np
 
-    from kb.check import check, stale_lesson_records
+    from kb.store.check import check, stale_lesson_records
 
     kb, _ = lesson_kb
     meta = dict(stored_records(kb)[0], version="deadbeef-x0", lesson_id="lstale")

@@ -12,9 +12,9 @@ from openpyxl import load_workbook
 from test_lessons import INTERNAL, KEY_WAS, PAY_EN, PAY_VI, write_corpus
 
 from ingest import ingest_paths
+from kb.answers.lessons import themes_near
 from kb.knowledge_base import forget_kb, open_kb
 from kb.lessons import export
-from kb.lessons.ask import themes_near
 from kb.lessons.listing import lessons
 from kb.lessons.records import Lesson, LessonSet, Theme
 from kb.types import Filters

@@ -15,10 +15,10 @@ import pytest
 
 from ingest import Record, ingest_paths, ingest_records
 from kb.knowledge_base import open_kb
-from kb.lexical import LexicalIndex
-from kb.search import search
+from kb.retrieval.lexical import LexicalIndex
+from kb.retrieval.search import search
 from kb.settings import load_settings
-from kb.store import Store
+from kb.store.chroma import Store
 from kb.types import Filters
 
 MODES = ("hybrid", "dense", "bm25")

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from ingest import Record, ingest_records
-from kb.answer import ask
+from kb.answers.ask import ask
 from kb.knowledge_base import open_kb
 from tests.conftest import free_port
 from tests.scripted_llm import ScriptedLLM

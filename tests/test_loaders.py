@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import PDF_PAGES, make_pdf
 
-from ingest.loaders import Loaded, LoadError, load_file, load_html, load_markdown, load_text
+from ingest.files import load_file
+from ingest.loaders import Loaded, LoadError, load_html, load_markdown, load_text
 
 
 def section_text(loaded: Loaded, heading: str) -> str:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.loaders import LoadError, load_file
+from ingest.files import load_file
+from ingest.loaders import LoadError
 from ingest.metadata import content_hash, resolve_metadata
 
 VI_BODY = "## Bối cảnh\nHà Nội thí điểm ứng dụng đỗ xe thông minh trên các tuyến phố trung tâm.\n"

@@ -10,7 +10,7 @@ import math
 
 import pytest
 
-from kb.metrics import (
+from kb.evals.metrics import (
     doc_ranking,
     mrr_at,
     ndcg_at,

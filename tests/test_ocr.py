@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from conftest import make_pdf
 
-from ingest.loaders import LoadError, load_file
+from ingest.files import load_file
+from ingest.loaders import LoadError
 from ingest.ocr import OcrOptions, parse_tsv
 from ingest.reader import Limits, Parsed, read_outcome
 from scripts.scans import char_error_rate, rasterise

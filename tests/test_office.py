@@ -30,7 +30,8 @@ from test_ingest import store_args
 
 from ingest import office
 from ingest.chunking import chunk_document
-from ingest.loaders import LoadError, load_file
+from ingest.files import load_file
+from ingest.loaders import LoadError
 from ingest.reader import Limits, Parsed, read_outcome
 from scripts.text_fidelity import fidelity
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from kb import qa_eval
 from kb.cli import main
+from kb.evals import qa as qa_eval
 from kb.settings import load_settings
 from kb.types import Answer, Citation
 
@@ -201,7 +201,7 @@ def test_fact_found_ignores_citation_markers():
 
 
 def test_real_answerer_and_the_reused_collection(qa_settings, qa_set, scored):
-    from kb.embeddings import get_embedder
+    from kb.store.embeddings import get_embedder
 
     embedder = get_embedder(qa_settings)
     before = embedder.embedded
@@ -341,7 +341,7 @@ def test_evals_page_shows_qa_reports(scored, small_kb, tmp_path, monkeypatch):
     one row per group with the baseline beside each figure, and the set's history."""
     from streamlit.testing.v1 import AppTest
 
-    from kb.evals import write_report
+    from kb.evals.reports import write_report
 
     for var in [n for n in os.environ if n.startswith("KB_")]:
         monkeypatch.delenv(var)

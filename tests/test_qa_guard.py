@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.qa_eval import run_qa_eval
+from kb.evals.qa import run_qa_eval
 
 XQUAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "xquad-dev" / "answers"
 PER_GROUP = 10

@@ -15,7 +15,7 @@ import pytest
 
 from kb.cli import main
 from kb.knowledge_base import open_kb
-from kb.search import MAX_QUERY_CHARS, QueryError, clean_query, search
+from kb.retrieval.search import MAX_QUERY_CHARS, QueryError, clean_query, search
 from kb.types import Chunk, DocMeta, Filters, Hit
 
 MODES = ("hybrid", "dense", "bm25")

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from ingest import Record, ingest_records
-from kb.claims import chunk_claims
 from kb.knowledge_base import open_kb
-from kb.lexical import RERANK, SENTENCE_SHARE, LexicalIndex
+from kb.retrieval.lexical import RERANK, SENTENCE_SHARE, LexicalIndex
+from kb.store.claims import chunk_claims
 
 REPORT = (
     "Dự án bãi đỗ xe thông minh iParking được thí điểm tại Hà Nội từ năm 2017. "
@@ -119,8 +119,8 @@ def test_similarity_adds_what_the_best_sentence_adds_beyond_its_language_s_usual
     assert len(built.ids) <= RERANK  # every passage is also scored by its sentences
     q = kb.embedder.query("Bao nhiêu điểm đỗ xe tham gia iParking?")
     got = index.similarities(q, "vi", built)
-    # two languages in the knowledge base: centred cosines (kb.dense), the sentences centred on
-    # their own languages' means
+    # two languages in the knowledge base: centred cosines (kb.retrieval.dense), the sentences
+    # centred on their own languages' means
     langs = built.meta["language"]
     passage, best = np.zeros(len(built.ids)), np.zeros(len(built.ids))
     for i in range(len(built.ids)):

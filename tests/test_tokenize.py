@@ -10,8 +10,7 @@ import unicodedata
 
 import pytest
 
-from kb.text import detect_language, fold, has_diacritics, nfc
-from kb.tokenize import (
+from kb.retrieval.tokenize import (
     FOLD_PREFIX,
     TOKENIZER_VERSION,
     canonical_syllable,
@@ -20,6 +19,7 @@ from kb.tokenize import (
     index_tokens,
     syllable_runs,
 )
+from kb.text import detect_language, fold, has_diacritics, nfc
 
 
 def nfd(text: str) -> str:

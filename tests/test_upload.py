@@ -17,8 +17,8 @@ from conftest import free_port
 from office_files import make_docx
 from test_browser import app_home, auth_section, kb_env, launch_app, oidc_provider, wait_app
 
-from kb import uploads
 from kb.settings import load_settings
+from kb.ui import uploads
 
 ALICE = {"sub": "alice", "name": "Alice Nguyễn", "email": "alice@example.org", "groups": ["kb"]}
 BOB = {"sub": "bob", "name": "Bob Trần", "email": "bob@example.org"}

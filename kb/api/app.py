@@ -1,7 +1,7 @@
 """The HTTP API: a thin face over the library, like the CLI and the app.
 
 Routes validate the request, decide access (:func:`kb.api.auth.public_only`), call the library's
-public functions and return its own JSON (``kb.serialize``): no retrieval logic lives here.
+public functions and return its own JSON (``kb.answers.serialize``): no retrieval logic lives here.
 Blocking library calls run in FastAPI's thread pool (the routes are plain ``def``).
 """
 
@@ -22,15 +22,15 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kb.answers.serialize import answer_json, chunk_json, document_json, documents_json, search_json
 from kb.api import chat
 from kb.api.auth import ANONYMOUS, PUBLIC_TOKEN, Viewer, credential, identify, public_only
 from kb.api.errors import ApiError, CatchAll, error_body, install, validation_error
 from kb.api.models import ERRORS, MAX_K, AskIn, ChatIn, FeedbackIn, SearchIn
 from kb.api.oidc import verifier
 from kb.knowledge_base import KnowledgeBase, forget_kb, open_kb
-from kb.serialize import answer_json, chunk_json, document_json, documents_json, search_json
 from kb.settings import Settings
-from kb.store import StoreError, StoreUnavailable
+from kb.store.chroma import StoreError, StoreUnavailable
 from kb.types import Answer, Citation
 
 log = logging.getLogger("kb.api")
@@ -114,7 +114,7 @@ def _only(request: Request, allowed: set[str]) -> None:
 def _warm(kb_settings: Settings) -> None:
     """Load the model and the BM25 index in the background, so the first caller does not wait."""
     try:
-        from kb.search import search
+        from kb.retrieval.search import search
 
         kb = open_kb(kb_settings)
         _ = kb.embedder
@@ -215,7 +215,7 @@ def create_app(settings: Settings, warm: bool = True) -> FastAPI:
         """Whether the store answers, what it holds (as this caller may see it), and whether the
         embedding model is loaded. 503 when the store is unreachable."""
         _only(request, set())
-        from kb.catalog import stats
+        from kb.store.catalog import stats
 
         try:
             kb = open_kb(settings)
@@ -238,7 +238,7 @@ def create_app(settings: Settings, warm: bool = True) -> FastAPI:
         )
 
     def _search(kb: KnowledgeBase, viewer: Viewer, body: SearchIn) -> dict[str, Any]:
-        from kb.search import QueryError, search
+        from kb.retrieval.search import QueryError, search
 
         filters = body.filters.to_filters(public_only(kb, viewer))
         try:
@@ -295,7 +295,7 @@ def create_app(settings: Settings, warm: bool = True) -> FastAPI:
     @app.post("/v1/ask", tags=["answers"])
     def ask_post(body: AskIn, kb: Kb, viewer: Who) -> dict[str, Any]:
         """An answer with cited sources: the `kb ask --json` object."""
-        from kb.answer import ask
+        from kb.answers.ask import ask
 
         filters = body.filters.to_filters(public_only(kb, viewer))
         return answer_json(ask(kb, body.question, filters=filters))
@@ -305,7 +305,7 @@ def create_app(settings: Settings, warm: bool = True) -> FastAPI:
         """The documents this caller may see (the `kb docs --json` records, without the
         server's file path), sorted by city, year and title."""
         _only(request, set())
-        from kb.catalog import documents
+        from kb.store.catalog import documents
 
         docs = documents(kb, public_only=public_only(kb, viewer))
         return {**documents_json(docs, private=False), "count": len(docs)}
@@ -331,7 +331,7 @@ def create_app(settings: Settings, warm: bool = True) -> FastAPI:
         _only(request, {"by"})
         if by not in (None, "page", "section"):
             raise ApiError(422, "invalid_value", f"by: use page or section, got {by!r}", "by")
-        from kb.catalog import document_text
+        from kb.store.catalog import document_text
 
         doc = _visible(kb, viewer, doc_id)
         groups = document_text(kb, doc_id)
@@ -446,7 +446,7 @@ def create_app(settings: Settings, warm: bool = True) -> FastAPI:
             question = body.question()
         except ValueError as exc:
             raise ApiError(422, "invalid_value", f"messages: {exc}", "messages") from exc
-        from kb.answer import ask
+        from kb.answers.ask import ask
 
         filters = body.filters.to_filters(public_only(kb, viewer))
         answer = ask(kb, question, filters=filters)

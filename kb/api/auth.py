@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kb import api_keys
+from kb.api import keys as api_keys
 from kb.api.errors import ApiError
 from kb.api.oidc import InvalidToken, OidcVerifier, ProviderUnavailable
 from kb.knowledge_base import KnowledgeBase
@@ -35,7 +35,8 @@ PUBLIC_TOKEN = "public"
 
 
 def public_only(kb: KnowledgeBase, viewer: Viewer) -> bool:
-    """The one place the API decides access: what ``kb.ui.state.public_only`` decides for the app."""
+    """The one place the API decides access: what ``kb.ui.state.public_only`` decides for the
+    app."""
     return bool(kb.settings.public_only) or not viewer.signed_in
 
 

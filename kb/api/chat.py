@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from kb.serialize import answer_json
+from kb.answers.serialize import answer_json
 from kb.types import Answer
 
 MODEL = "lessons-kb"

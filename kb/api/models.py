@@ -1,7 +1,7 @@
 """What the API accepts: strict request bodies (unknown fields are errors) that name bad fields.
 
-Responses are not modelled here: they are the library's own JSON (``kb.serialize``), the same
-objects ``kb search --json`` and ``kb ask --json`` print.
+Responses are not modelled here: they are the library's own JSON (``kb.answers.serialize``), the
+same objects ``kb search --json`` and ``kb ask --json`` print.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from kb.search import MAX_QUERY_CHARS, MODES
+from kb.retrieval.search import MAX_QUERY_CHARS, MODES
 from kb.types import CITIES, LANGUAGES, OUTCOMES, Filters
 
 MAX_K = 50

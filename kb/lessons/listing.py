@@ -1,7 +1,8 @@
 """The lessons a reader asked for: :func:`lessons`, which the CLI, the app and the API call.
 
-Filters run inside the store as search's do (``kb.store.where_clause``), only committed records
-are read (their key is the registry's), and access is decided here once: a reader who may not
+Filters run inside the store as search's do (``kb.store.chroma.where_clause``), only committed
+records are read (their key is the registry's), and access is decided here once: a reader who may
+not
 see internal documents gets neither their lessons nor anything made from them (theme labels,
 terms and counts are computed from the visible lessons only).
 """
@@ -15,12 +16,12 @@ from itertools import pairwise
 
 import numpy as np
 
-from kb.glossary import default_glossary
 from kb.knowledge_base import KnowledgeBase
 from kb.lessons.records import KINDS, Lesson, LessonSet, Theme
 from kb.lessons.themes import theme_index
 from kb.lessons.write import lesson_of
-from kb.store import where_clause
+from kb.retrieval.glossary import default_glossary
+from kb.store.chroma import where_clause
 from kb.text import STOP_WORDS, words
 from kb.types import CITIES, LANGUAGES, Filters
 

@@ -1,10 +1,10 @@
 """Themes: the stored lessons grouped by the point they make, across cities and languages.
 
-Derived data, like the BM25 index (``kb.lexical``): computed from the lesson vectors in Chroma,
-saved under the cache folder by the store's generation, rebuilt when it changes, deletable.
+Derived data, like the BM25 index (``kb.retrieval.lexical``): computed from the lesson vectors in
+Chroma, saved under the cache folder by the store's generation, rebuilt when it changes, deletable.
 
-- Language-neutral: each vector has its language's centre taken out (``kb.dense``) before the
-  cosine, so a Vietnamese and an English lesson on the same point are near each other rather
+- Language-neutral: each vector has its language's centre taken out (``kb.retrieval.dense``) before
+  the cosine, so a Vietnamese and an English lesson on the same point are near each other rather
   than each near its own language.
 - The number of themes comes from the data: average-linkage agglomerative clustering stops
   merging when the groups' mean centred cosine falls below a floor set by the lessons
@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kb.dense import ALL, PRIOR
 from kb.knowledge_base import KnowledgeBase
+from kb.retrieval.dense import ALL, PRIOR
 
 SPREAD = 1.5  # the merge floor, in standard deviations of the pairs' centred cosines
 KEEP_ID = 0.5  # Jaccard overlap with a previous theme that keeps its id
@@ -49,8 +49,8 @@ class ThemeMap:
 def centred(
     vectors: np.ndarray, languages: list[str], passages: dict[str, np.ndarray]
 ) -> np.ndarray:
-    """Unit vectors with their language's centre taken out (``kb.dense``). A language's centre
-    is the mean of its lessons, shrunk towards the centre of the knowledge base's passages in
+    """Unit vectors with their language's centre taken out (``kb.retrieval.dense``). A language's
+    centre is the mean of its lessons, shrunk towards the centre of the knowledge base's passages in
     that language (as search centres them) as if ``PRIOR`` such passages were added: lessons are
     sentences, not passages, so their own mean fits them best, but a language with few lessons
     has a noisy one."""

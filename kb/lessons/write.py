@@ -1,4 +1,4 @@
-"""Lesson records into Chroma, under the same rules as chunks (``kb.store``): a document's
+"""Lesson records into Chroma, under the same rules as chunks (``kb.store.chroma``): a document's
 records are written under its lessons key, the registry switch to that key is the commit point,
 then the records of other keys go. The key is the document's version plus the extractor's, so a
 new extractor re-extracts an unchanged document from its stored chunks (:func:`refresh`) with no
@@ -15,7 +15,7 @@ import numpy as np
 from kb.knowledge_base import KnowledgeBase
 from kb.lessons.extract import EXTRACTOR_VERSION, extract
 from kb.lessons.records import Lesson
-from kb.store import Store
+from kb.store.chroma import Store
 from kb.types import Chunk, DocMeta
 
 
@@ -61,7 +61,7 @@ def refresh(kb: KnowledgeBase, doc: DocMeta) -> DocMeta:
 
 def record_metadata(r: Lesson, key: str) -> dict[str, Any]:
     """Flat metadata of a record, with the document fields that filters use (the same names as
-    a chunk's, so ``kb.store.where_clause`` filters both)."""
+    a chunk's, so ``kb.store.chroma.where_clause`` filters both)."""
     return {
         "doc_id": r.doc_id,
         "version": key,

@@ -6,8 +6,9 @@ from typing import Any
 
 import streamlit as st
 
-from kb import feedback
-from kb.answer import abstain_reason, caution
+from kb.answers.ask import caution
+from kb.answers.evidence import abstain_reason
+from kb.store import feedback
 from kb.types import Answer, Filters
 from kb.ui import render, state
 from kb.ui.highlight import esc, query_terms
@@ -85,8 +86,8 @@ def filters_summary(filters: Filters) -> str:
 
 # -- asking ------------------------------------------------------------------------------------
 def _cached_ask(kb: Any, question: str, filters: Filters) -> Answer:
-    """``kb.answer.ask`` once per (question, filters) in this session."""
-    from kb.answer import ask
+    """``kb.answers.ask.ask`` once per (question, filters) in this session."""
+    from kb.answers.ask import ask
 
     cache: dict[Any, Answer] = st.session_state.setdefault("answers", {})
     key = (question, filters)
@@ -247,7 +248,7 @@ def show_examples() -> None:
 def page() -> None:
     s = state.settings()
     kb = state.get_kb(s)
-    from kb.catalog import documents
+    from kb.store.catalog import documents
 
     docs = documents(kb, public_only=state.public_only(s))
     filters = sidebar_filters(filter_options(docs))
@@ -287,7 +288,7 @@ def page() -> None:
         st.caption(t("filters_active", what=summary))
     scoped = state.scoped(filters, s)
     formats = {d.doc_id: d.fmt for d in docs}
-    from kb.search import QueryError
+    from kb.retrieval.search import QueryError
 
     try:
         if compare:

@@ -55,7 +55,7 @@ def _chart(counts: dict[str, int], field: str) -> None:
 def page() -> None:
     import pandas as pd
 
-    from kb.catalog import documents, stats
+    from kb.store.catalog import documents, stats
 
     kb = state.get_kb()
     st.title(t("corpus_title"))

@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from kb.page_label import page_label, page_word
+from kb.store.page_label import page_label, page_word
 from kb.text import fold
 from kb.ui import render, state
 from kb.ui.highlight import esc, query_terms
@@ -197,7 +197,7 @@ def doc_view(kb: Any, doc_id: str) -> None:
         back_button()
         st.warning(t("doc_not_found", doc=doc_id))
         return
-    from kb.catalog import document_text
+    from kb.store.catalog import document_text
 
     chunk_id = st.query_params.get("chunk") or None
     start, end = _int(st.query_params.get("s")), _int(st.query_params.get("e"))
@@ -337,7 +337,7 @@ def page() -> None:
     if doc_id:
         doc_view(kb, doc_id)
         return
-    from kb.catalog import documents
+    from kb.store.catalog import documents
 
     docs = documents(kb, public_only=state.public_only())
     if not docs:

@@ -10,7 +10,7 @@ from typing import Any
 
 import streamlit as st
 
-from kb import feedback
+from kb.store import feedback
 from kb.ui import state
 from kb.ui.i18n import field_label, t, value_label
 
@@ -19,7 +19,7 @@ METRICS = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "p50_ms", "
 QUALITY = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
 BREAKDOWN_VALUES = {"city": "city", "lang": "language", "language": "language"}
 ANSWER_RATES = ("citation_precision", "fact_recall", "abstention_accuracy", "false_abstention")
-# of the answers given, the shares flagged as weak matches (kb.abstention.weak_match)
+# of the answers given, the shares flagged as weak matches (kb.answers.abstention.weak_match)
 WEAK_RATES = ("weak_on_answerable", "weak_on_unanswerable")
 ANSWER_COLS = (*ANSWER_RATES, *WEAK_RATES, "n", "p50_ms", "p95_ms")
 RATE_COLORS = {
@@ -589,7 +589,7 @@ def run_button(kind: str) -> bool:
 def run_eval(s: Any, kind: str = "retrieval") -> None:
     """Run the golden-set eval of this kind with a progress bar and save its report."""
     try:
-        from kb import evals
+        from kb.evals import reports, run
     except ImportError:
         st.error(t("eval_unavailable"))
         return
@@ -601,12 +601,12 @@ def run_eval(s: Any, kind: str = "retrieval") -> None:
 
     try:
         if kind == "answers":
-            result = evals.run_answer_eval(s, None, progress)
+            result = run.run_answer_eval(s, None, progress)
         else:
-            result = evals.run_retrieval_eval(s, None, "all", progress)
-        json_path, _ = evals.write_report(result, Path(evals.default_report_path(s, result)))
+            result = run.run_retrieval_eval(s, None, "all", progress)
+        json_path, _ = reports.write_report(result, Path(reports.default_report_path(s, result)))
     except Exception as exc:
-        from kb.store import StoreError
+        from kb.store.chroma import StoreError
 
         bar.empty()
         if isinstance(exc, StoreError):
@@ -655,7 +655,7 @@ def visible_feedback(records: list[dict[str, Any]], s: Any) -> list[dict[str, An
     that is not public are left out (the answer quotes it)."""
     if not records or not state.public_only(s):
         return records
-    from kb.catalog import documents
+    from kb.store.catalog import documents
 
     public = {d.doc_id for d in documents(state.get_kb(s), public_only=True)}
 

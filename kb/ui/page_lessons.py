@@ -4,7 +4,7 @@ exported for a briefing.
 The URL carries the filters so that a selection can be shared:
 ``?page=lessons&city=hanoi&city=danang&kind=lesson&theme=<id>&domain=traffic&language=vi&q=…``.
 The library lists (``kb.lessons.listing``), ranks themes for the search box
-(``kb.lessons.ask.themes_near``), words recurrences and builds the exports
+(``kb.answers.lessons.themes_near``), words recurrences and builds the exports
 (``kb.lessons.export``); what the viewer may see is decided once, by ``state.public_only``.
 """
 
@@ -144,7 +144,7 @@ def _exports(found: LessonSet) -> None:
 
 
 def page() -> None:
-    from kb.lessons.ask import themes_near
+    from kb.answers.lessons import themes_near
     from kb.lessons.listing import lessons
     from kb.types import Filters
 

@@ -1,7 +1,7 @@
 """Upload: a signed-in user who may upload adds files, with their metadata, from the browser.
 
 Each file is checked (type, size), its metadata prefilled from what ingest infers and corrected
-by the user, then saved beside the corpus (``kb.uploads``) and ingested as the shell would; the
+by the user, then saved beside the corpus (``kb.ui.uploads``) and ingested as the shell would; the
 result of each file (added, updated, unchanged, or refused with the reason) is shown as it comes.
 """
 
@@ -11,9 +11,8 @@ from typing import Any
 
 import streamlit as st
 
-from kb import uploads
 from kb.types import ACCESS, CITIES, LANGUAGES, OUTCOMES
-from kb.ui import state
+from kb.ui import state, uploads
 from kb.ui.i18n import field_label, t, value_label
 
 _CHOICES = {"city": CITIES, "outcome": OUTCOMES, "language": LANGUAGES, "access": ACCESS}

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from kb.lessons.records import Lesson
-from kb.page_label import where
+from kb.store.page_label import where
 from kb.types import Answer, Citation, DocMeta
 from kb.ui.blocks import passage_html, passage_links
 from kb.ui.highlight import esc, highlight

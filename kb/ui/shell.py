@@ -163,7 +163,7 @@ def store_hint(s: Any) -> str:
 
 
 def show_store_error(exc: Exception, s: Any) -> None:
-    from kb.store import StoreUnavailable
+    from kb.store.chroma import StoreUnavailable
 
     st.error(str(exc) if isinstance(exc, StoreUnavailable) else f"{t('store_error')} {exc}")
     st.markdown(t("store_unreachable_hint" if s.chroma_url else "store_error_hint"))
@@ -178,7 +178,7 @@ def show_empty_store() -> None:
 
 def run_page(fn: Callable[[], Any]) -> None:
     """Run a page; store problems become a message with what to run, never a traceback."""
-    from kb.store import StoreError
+    from kb.store.chroma import StoreError
 
     try:
         fn()

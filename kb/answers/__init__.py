@@ -1,0 +1,2 @@
+"""Answers: the ask pipeline on top of retrieval: abstention, passages, sentences, comparisons,
+wording, the LLM path."""

@@ -1,0 +1,1 @@
+"""Evals: retrieval, answer, question-answer and lesson evals, their metrics and reports."""

@@ -1,0 +1,60 @@
+"""Fusing the dense and BM25 scores of one question into one ranking.
+
+Each list's scores are standardised against its own best ``HEAD`` candidates (how far a passage
+stands above the question's usual best matches, in that list's own spread), then added, BM25
+with a weight. Scores rather than ranks: a passage far ahead in one list keeps its lead, and a
+flat list (common words matched everywhere) moves little.
+
+BM25 cannot read a passage written in another language than the question's: its silence there
+is not a vote against the passage. Such a passage's lexical vote is the larger of what BM25 says
+(names and numbers do cross languages) and its dense standing, so a lexical list can never push
+a confident dense hit in the other language below same-language passages that merely share the
+question's words. Vietnamese typed without tones is the reverse case: the embedding model reads
+it poorly and folded BM25 tokens read it well, so BM25 weighs more there, and every passage is
+taken as readable (the language guess of toneless text is less sure).
+
+The glossary's translation of the question's terms (``kb.retrieval.glossary``) makes a second BM25
+list over the passages in the other language; it can only lift such a passage (its vote is the best
+of
+the three standings), never push one down, so a word the glossary lacks costs nothing.
+
+The two weights were chosen on the golden set and checked on xquad-dev (evals/README.md,
+"Fusion"): 0.5 and 3 both beat dense and BM25 alone on every query kind of both.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+HEAD = 20  # a list's best candidates, whose spread standardises its scores
+LEXICAL_WEIGHT = 0.5
+UNACCENTED_WEIGHT = 3.0  # Vietnamese typed without tones: BM25 reads it, the model does not
+
+
+def standardise(scores: np.ndarray) -> np.ndarray:
+    """Scores in units of the spread of the list's best ``HEAD``, from their mean."""
+    if not len(scores):
+        return scores.astype(np.float32)
+    head = np.sort(scores)[::-1][:HEAD]
+    return ((scores - head.mean()) / (head.std() + 1e-6)).astype(np.float32)
+
+
+def fuse(
+    dense: np.ndarray,
+    lexical: np.ndarray,
+    readable: np.ndarray,
+    unaccented: bool,
+    translated: np.ndarray | None = None,
+) -> np.ndarray:
+    """One fused score per candidate. ``readable`` marks the passages BM25 can read (in the
+    question's language, or of unknown language); the others get the best of their lexical
+    standing, their dense standing and, with ``translated`` (BM25 of the question's terms
+    translated by the glossary, over those passages), that list's standing."""
+    zd = standardise(dense)
+    zl = standardise(lexical)
+    if unaccented:
+        return zd + UNACCENTED_WEIGHT * zl
+    across = np.maximum(zl, zd)
+    if translated is not None and translated.any():
+        across = np.maximum(across, np.where(readable, -np.inf, standardise(translated)))
+    return zd + LEXICAL_WEIGHT * np.where(readable, zl, across)
