@@ -119,12 +119,15 @@ def _apply_pending_question() -> None:
 
 
 # -- rendering ---------------------------------------------------------------------------------
-def show_sources(answer: Answer, question: str, formats: dict[str, str]) -> None:
+def show_sources(
+    answer: Answer, question: str, formats: dict[str, str], scope: str = "cite"
+) -> None:
     """One card per citation; ``formats`` (document id to format) says whether its page is a
-    page, a slide or a sheet."""
+    page, a slide or a sheet; ``scope`` keeps the cards' anchors apart from another answer's on
+    the page (``render.citation_card``)."""
     terms = query_terms(question)
     cards = (
-        render.citation_card(c, terms, question, c.fmt or formats.get(c.doc_id, ""))
+        render.citation_card(c, terms, question, c.fmt or formats.get(c.doc_id, ""), scope)
         for c in answer.citations
     )
     render.html("".join(cards))
@@ -190,7 +193,7 @@ def show_answer(answer: Answer, question: str, formats: dict[str, str]) -> None:
     if answer.lessons:
         st.subheader(t("lessons_on_theme"))
         render.html(render.answer_html(answer.lessons.text, answer.lessons.citations, question))
-        show_sources(answer.lessons, question, formats)
+        show_sources(answer.lessons, question, formats, scope="lesson-cite")
 
 
 def show_compare(

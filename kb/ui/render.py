@@ -196,13 +196,16 @@ def answer_html(text: str, citations: list[Citation], q: str | None = None) -> s
     return '<div class="kb-answer">' + "".join(blocks) + "</div>"
 
 
-def citation_card(c: Citation, terms: list[str], q: str | None = None, fmt: str = "") -> str:
+def citation_card(
+    c: Citation, terms: list[str], q: str | None = None, fmt: str = "", scope: str = "cite"
+) -> str:
     """One source: title, city, year, outcome badge, page (a slide or a sheet in a document of
-    format ``fmt``), and the quote with terms marked."""
+    format ``fmt``), and the quote with terms marked. Its anchor is ``kb-<scope>-<n>``: the
+    answer's sources and the lessons beside it are numbered apart, so their cards need ids apart."""
     href = esc(cite_href(c, q))
     page, section = where(fmt, c.page, get_lang(), c.section)
     return (
-        f'<div class="kb-card" id="kb-cite-{c.n}">'
+        f'<div class="kb-card" id="kb-{scope}-{c.n}">'
         f'<div class="kb-card-head"><a class="kb-num" href="{href}" target="_self">[{c.n}]</a>'
         f'<a class="kb-title" href="{href}" target="_self">{esc(c.title or c.doc_id)}</a></div>'
         + doc_badges(c.city, c.year, c.outcome, page, section)
