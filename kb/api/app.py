@@ -415,7 +415,7 @@ def create_app(settings: Settings, warm: bool = True) -> FastAPI:
     @app.post("/v1/feedback", tags=["answers"], status_code=201)
     def feedback(body: FeedbackIn, viewer: Who) -> dict[str, Any]:
         """Record whether an answer was useful (the Evals page lists the records)."""
-        from kb import feedback as fb
+        from kb.store import feedback as fb
 
         answer: Answer | str | None = body.answer or None
         if body.citations:
