@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ingest.chunking import chunk_document
+from ingest.chunking import CHUNKER_VERSION, chunk_document
 from ingest.loaders import Loaded, LoadError, load_text
 from ingest.metadata import FIELDS, content_hash, validate_declared
 from ingest.reader import Limits, Parsed, ReaderPool
@@ -392,7 +392,9 @@ def _ingest_record(
         return FileResult(rec.doc_id, "failed", rec.doc_id, error=str(exc))
     meta["title"] = nfc(rec.title) or meta.get("title", "")
     meta.setdefault("language", detect_language(loaded.text[:20000]))
-    version = content_hash(json.dumps([rec.text, rec.title, meta], sort_keys=True).encode())[:16]
+    # the chunker's version is part of it, as for files: a new chunker reads the record again
+    marks = [rec.text, rec.title, meta, CHUNKER_VERSION]
+    version = content_hash(json.dumps(marks, sort_keys=True).encode())[:16]
     chunks = chunk_document(rec.doc_id, version, loaded)
     return _upsert(kb, meta, loaded, version, chunks, "", writer, registry, progress, reuse)
 

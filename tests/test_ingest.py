@@ -202,3 +202,18 @@ def test_file_named_explicitly_does_not_prune_its_folder(
     report = ingest_paths(kb, [folder / "iparking-vi.md"])
     assert report.removed == 0
     assert set(kb.store.registry()) == {"t-hn-iparking", "t-hn-iparking-en"}
+
+
+def test_a_new_chunker_reads_an_unchanged_record_again(settings_factory, monkeypatch) -> None:
+    """A record (the API's JSON documents, a BEIR corpus) is chunked again when the chunker
+    changes, as a file is: its version holds the chunker's."""
+    import ingest.job
+    from ingest import Record, ingest_records
+
+    kb = open_kb(settings_factory(collection="rechunk"))
+    record = Record("rec", "Đèn giao thông thông minh tại nút giao. Bài học: bảo trì định kỳ.")
+    assert ingest_records(kb, [record]).count("added") == 1
+    assert ingest_records(kb, [record]).count("unchanged") == 1
+    monkeypatch.setattr(ingest.job, "CHUNKER_VERSION", "next")
+    assert ingest_records(kb, [record]).count("updated") == 1
+    assert check(kb).ok
