@@ -10,7 +10,9 @@ quietly undo cross-language answering or abstention.
 
 Measured on this slice when the floors were set: fact recall 0.95 same language / 0.70 other
 language; first citation right 1.00 / 0.78; false abstention 0.05 of all answerable questions;
-near-miss abstention 0.35. The floors leave room for the slice's noise (20 questions a kind).
+near-miss abstention 0.35. Measured again when they were raised (3 December, evening): fact
+recall 1.00 / 0.75, first citation right 1.00 / 0.79, false abstention 0.025, near-miss
+abstention 0.325. The floors leave room for the slice's noise (20 questions a kind).
 """
 
 from __future__ import annotations
@@ -26,11 +28,11 @@ XQUAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "xquad-dev" / 
 PER_GROUP = 10
 
 FLOORS = {  # (kind, figure): the least it may be
-    ("same", "fact_recall"): 0.80,
-    ("cross", "fact_recall"): 0.55,
+    ("same", "fact_recall"): 0.85,
+    ("cross", "fact_recall"): 0.60,
     ("cross", "first_citation_right"): 0.65,
 }
-MOST_FALSE_ABSTENTION = 0.10  # of all answerable questions
+MOST_FALSE_ABSTENTION = 0.075  # of all answerable questions (3 of 40)
 LEAST_NEAR_MISS_ABSTENTION = 0.20  # of all near misses
 
 
