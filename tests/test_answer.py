@@ -79,6 +79,10 @@ def test_unrelated_question_abstains_with_nearest_documents(small_kb):
         ("Dữ liệu mở ở Đà Nẵng thành công nhờ đâu?", "lesson"),
         ("Kênh Góp ý Đà Nẵng thành công do đâu?", "lesson"),
         ("What made Đà Nẵng's e-government platform succeed?", "lesson"),
+        # typed without tones, a question is read folded too
+        ("vi sao iparking that bai", "lesson"),
+        # typed with tones it is not: "chế độ đấu" folded reads "do dau" (do đâu, why)
+        ("Các chế độ đấu tranh chống lại nó bằng cách nào?", "direct"),
     ],
 )
 def test_question_kind(question, kind):

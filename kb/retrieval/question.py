@@ -137,9 +137,13 @@ def as_question(question: str | Question) -> Question:
 
 
 def _asks(pattern: re.Pattern[str], question: str) -> bool:
-    """Match with or without diacritics ("vì sao" and "vi sao")."""
-    return bool(
-        pattern.search(question) or re.search(fold(pattern.pattern), fold(question), re.IGNORECASE)
+    """Match as typed, or without diacritics when the question is typed without them ("vi sao"
+    for "vì sao"). A question typed with tones is not folded: "chế độ đấu tranh" would read
+    "do dau" (do đâu, why)."""
+    if pattern.search(question):
+        return True
+    return fold(question) == question and bool(
+        re.search(fold(pattern.pattern), question, re.IGNORECASE)
     )
 
 
