@@ -24,12 +24,15 @@ from ingest.reader import Limits, Parsed, ReaderPool
 from ingest.walk import Found, in_shard, walk
 from kb.knowledge_base import KnowledgeBase
 from kb.lessons import write as lessons
+from kb.store.chroma import DocumentWrite, Store
 from kb.store.claims import chunk_claims
 from kb.store.embed_cache import SeedCacheError
 from kb.text import detect_language, nfc, passage_text
 from kb.types import Chunk, DocMeta
 
 SEED_NAME = "kb-embeddings.npz"
+GROUP_RECORDS = 512  # records written in one group (_Writer)
+GROUP_SECONDS = 5.0  # the longest a document waits for its group
 
 
 @dataclass
@@ -78,25 +81,48 @@ Progress = Callable[[str, int, int], None]  # (what, done, total)
 
 
 class _Writer:
-    """Each document's store writes on a thread of their own, in order, while the caller embeds
-    the next document: embedded Chroma waits on the disk for each write (a sixth of a cold
-    ingest's time here), which need not hold up the model. At most one write is pending, and
-    the caller waits for it before writing anything itself; a failed one is raised to the
-    caller at its next ``submit`` or ``wait``, or when the block ends."""
+    """New document versions are written in groups, on a thread of their own, in order.
 
-    def __init__(self) -> None:
+    Embedded Chroma holds Python's lock through each call, so its writes cannot overlap the
+    embedding in this process; what helps is fewer calls: a group of about ``GROUP_RECORDS``
+    records (chunks, claims and lesson records of several documents) takes one call per
+    collection (``Store.write_documents``). With a Chroma server the thread also lets the model
+    go on while the server writes. A group is also handed on once ``GROUP_SECONDS`` have passed
+    since its first document, so a slow folder still shows its documents as they come. At most
+    one group is being written; ``wait`` writes what is held and waits for it (the caller does
+    before writing anything itself), and a failed write is raised to the caller at its next
+    ``submit`` or ``wait``, or when the block ends."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="kb-write")
         self._pending: Future[None] | None = None
+        self._group: list[DocumentWrite] = []
+        self._since = 0.0
 
-    def submit(self, write: Callable[[], None]) -> None:
-        self.wait()
-        self._pending = self._thread.submit(write)
+    def submit(self, write: DocumentWrite) -> None:
+        if not self._group:
+            self._since = time.monotonic()
+        self._group.append(write)
+        held = sum(w.records for w in self._group)
+        if held >= GROUP_RECORDS or time.monotonic() - self._since >= GROUP_SECONDS:
+            self._hand_on()
 
-    def wait(self) -> None:
-        """Until the pending write is done (its exception raised here)."""
+    def _hand_on(self) -> None:
+        self._finish_pending()
+        group, self._group = self._group, []
+        if group:
+            self._pending = self._thread.submit(self._store.write_documents, group)
+
+    def _finish_pending(self) -> None:
         pending, self._pending = self._pending, None
         if pending is not None:
             pending.result()
+
+    def wait(self) -> None:
+        """Until every document submitted is written (a failure raised here)."""
+        self._hand_on()
+        self._finish_pending()
 
     def __enter__(self) -> _Writer:
         return self
@@ -142,7 +168,7 @@ def ingest_paths(
     reuse = _may_reuse(kb)
     loading = _load_model_meanwhile(kb, found, registry, by_path)
     try:
-        with ReaderPool(workers, _limits(kb)) as pool, _Writer() as writer:
+        with ReaderPool(workers, _limits(kb)) as pool, _Writer(store) as writer:
             _ingest_found(
                 kb, found, pool, writer, report, registry, by_path, claimed, progress, reuse
             )
@@ -364,7 +390,7 @@ def ingest_records(
     registry = dict(kb.store.registry())
     embedded_before = kb.embedder.embedded
     reuse = _may_reuse(kb)
-    with _Writer() as writer:
+    with _Writer(kb.store) as writer:
         for i, rec in enumerate(records, start=1):
             if progress:
                 progress(rec.doc_id, i - 1, len(records))
@@ -407,9 +433,9 @@ def _write(
     progress: Progress | None,
     reuse: bool = True,
 ) -> DocMeta:
-    """Embed a new version here, then hand ``writer`` its writes: the chunks, then the registry
-    switch (commit point) and a new generation, then the old chunks go. The document as it will
-    be committed. Vectors the store holds for the same texts are reused when ``reuse``
+    """Embed a new version here, then hand ``writer`` its records (``Store.write_documents``
+    writes them, then switches the registry to them, then deletes the old version's). The
+    document as it will be committed. Vectors the store holds for the same texts are reused when ``reuse``
     (``_may_reuse``)."""
     texts = [passage_text(doc.title, c.section, c.text) for c in chunks]
     hashes = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
@@ -430,20 +456,21 @@ def _write(
     records, record_vectors = lessons.prepare(kb, doc, chunks)
     spans, sentence_vectors = _sentences(kb, doc, chunks, progress)
     doc = replace(doc, lessons=lessons.lessons_key(doc.version))
-
-    def write() -> None:
-        kb.store.add_chunks(doc, chunks, vectors, hashes)
-        lessons.add(kb.store, doc.lessons, records, record_vectors)
-        if spans:
-            kb.store.add_sentences(doc, spans, sentence_vectors)
-        kb.store.commit_document(doc)
-        # the generation moves before the old chunks go: a reader that read the registry
-        # earlier sees it change and searches again instead of finding neither version
-        kb.store.bump_generation()
-        kb.store.delete_other_versions(doc.doc_id, doc.version)
-        kb.store.delete_other_lesson_versions(doc.doc_id, doc.lessons)
-
-    writer.submit(write)
+    ids, lesson_texts, metas = lessons.rows(doc.lessons, records)
+    writer.submit(
+        DocumentWrite(
+            doc,
+            chunks,
+            vectors,
+            hashes,
+            spans,
+            sentence_vectors,
+            ids,
+            lesson_texts,
+            metas,
+            record_vectors,
+        )
+    )
     return doc
 
 

@@ -17,10 +17,11 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from conftest import clone_model_files, make_pdf
 from fpdf import FPDF
 
-from ingest import ingest_paths
+from ingest import ingest_paths, job
 from kb.knowledge_base import open_kb
 from kb.store.check import check
 
@@ -205,6 +206,40 @@ def assert_consistent(kb, folder: Path) -> None:
     assert kb.store.count() == total  # no stale, orphan or duplicate chunk anywhere
     ids = [sc.chunk.chunk_id for sc, _ in kb.store.iter_chunks(with_text=False)]
     assert len(ids) == len(set(ids))
+
+
+@pytest.mark.parametrize(
+    ("records", "seconds", "groups"),
+    [(10_000, 1e9, [6, 6]), (1, 1e9, [1] * 12), (10_000, 0.0, [1] * 12)],
+    ids=["by-size", "one-record-groups", "no-time-to-wait"],
+)
+def test_documents_written_in_groups_are_each_whole(
+    tmp_path: Path, settings_factory, monkeypatch, records, seconds, groups
+) -> None:
+    """Embedded Chroma holds Python's lock through every call, so an ingest writes several
+    documents' records per call (``Store.write_documents``), in groups bounded by size and by
+    time. Whatever the grouping, every document is whole and committed, and an update of all of
+    them in one group leaves nothing of the versions it replaced (chunks, claims, lessons)."""
+    monkeypatch.setattr(job, "GROUP_RECORDS", records)
+    monkeypatch.setattr(job, "GROUP_SECONDS", seconds)
+    folder = tmp_path / "docs"
+    write_corpus(folder, "v1")
+    kb = open_kb(settings_factory(collection="groups"))
+    written: list[int] = []
+    write = kb.store.write_documents
+
+    def counted(writes: list) -> None:
+        written.append(len(writes))
+        write(writes)
+
+    monkeypatch.setattr(kb.store, "write_documents", counted)
+    ingest_paths(kb, [folder])
+    write_corpus(folder, "v2")
+    report = ingest_paths(kb, [folder])
+    assert report.count("updated") == 6
+    assert written == groups
+    assert_consistent(kb, folder)
+    assert not any("(v1)" in sc.chunk.text for sc, _ in kb.store.iter_chunks())
 
 
 def test_killed_ingest_is_repaired_by_the_next_run(

@@ -32,16 +32,19 @@ def prepare(
     return records, kb.embedder.passages([r.text for r in records])
 
 
-def add(store: Store, key: str, records: list[Lesson], vectors: np.ndarray) -> None:
-    """Write records under ``key`` (not visible until the registry holds that key)."""
-    if not records:
-        return
-    store.add_lesson_records(
+def rows(key: str, records: list[Lesson]) -> tuple[list[str], list[str], list[dict[str, Any]]]:
+    """The ids, texts and metadata records are stored with under ``key``."""
+    return (
         [f"{r.doc_id}#{key}#{i:04d}" for i, r in enumerate(records)],
         [r.text for r in records],
         [record_metadata(r, key) for r in records],
-        vectors,
     )
+
+
+def add(store: Store, key: str, records: list[Lesson], vectors: np.ndarray) -> None:
+    """Write records under ``key`` (not visible until the registry holds that key)."""
+    if records:
+        store.add_lesson_records(*rows(key, records), vectors)
 
 
 def refresh(kb: KnowledgeBase, doc: DocMeta) -> DocMeta:

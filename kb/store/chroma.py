@@ -16,7 +16,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 from urllib.parse import urlparse
 
@@ -48,6 +48,29 @@ class StoredChunk:
     chunk: Chunk
     version: str
     text_hash: str
+
+
+@dataclass(frozen=True)
+class DocumentWrite:
+    """One new document version's records, as :meth:`Store.write_documents` writes them: its
+    chunks with their vectors and text hashes, its claims (``kb.store.claims``) as
+    ``(chunk_id, start, end)`` spans with theirs, and its lesson records as built by
+    ``kb.lessons.write``."""
+
+    doc: DocMeta
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    hashes: list[str]
+    spans: list[tuple[str, int, int]] = field(default_factory=list)
+    sentence_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    lesson_ids: list[str] = field(default_factory=list)
+    lesson_texts: list[str] = field(default_factory=list)
+    lesson_metas: list[dict[str, Any]] = field(default_factory=list)
+    lesson_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+
+    @property
+    def records(self) -> int:
+        return len(self.chunks) + len(self.spans) + len(self.lesson_ids)
 
 
 class _Recent:
@@ -144,6 +167,41 @@ def chunk_metadata(chunk: Chunk, doc: DocMeta, text_hash: str) -> dict[str, Any]
         "year": doc.year if doc.year is not None else -1,
         "access": doc.access,
     }
+
+
+def _chunk_nodes(
+    doc: DocMeta, chunks: list[Chunk], vectors: np.ndarray, hashes: list[str]
+) -> list[Any]:
+    """A document version's chunks as llama-index nodes, with their vectors."""
+    from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+
+    return [
+        TextNode(
+            id_=c.chunk_id,
+            text=c.text,
+            embedding=vectors[i].tolist(),
+            metadata=chunk_metadata(c, doc, hashes[i]),
+            relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=doc.doc_id)},
+        )
+        for i, c in enumerate(chunks)
+    ]
+
+
+def _sentence_rows(
+    doc: DocMeta, spans: list[tuple[str, int, int]]
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """The ids and metadata of a document version's claim records."""
+    ids = [f"{cid}@{start}" for cid, start, _ in spans]
+    metas = [
+        {"doc_id": doc.doc_id, "version": doc.version, "chunk_id": cid, "start": s, "end": e}
+        for cid, s, e in spans
+    ]
+    return ids, metas
+
+
+def _any_of(clauses: list[dict[str, Any]]) -> dict[str, Any]:
+    """A ``where`` matching any of ``clauses`` (Chroma's ``$or`` wants two or more)."""
+    return clauses[0] if len(clauses) == 1 else {"$or": clauses}
 
 
 def chunk_of(chunk_id: str, text: str, meta: dict[str, Any]) -> StoredChunk:
@@ -284,23 +342,16 @@ class Store:
     def add_chunks(
         self, doc: DocMeta, chunks: list[Chunk], vectors: np.ndarray, hashes: list[str]
     ) -> None:
-        """Write a document version's chunks through llama-index's Chroma vector store (the
-        ingest pipeline's contract; imported here only, so a command that writes nothing does not
-        pay llama-index's 2-3 s import)."""
-        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+        """Write a document version's chunks, uncommitted (``write_documents`` commits)."""
+        self._add_nodes(_chunk_nodes(doc, chunks, vectors, hashes))
+
+    def _add_nodes(self, nodes: list[Any]) -> None:
+        """Chunks go through llama-index's Chroma vector store (the ingest pipeline's contract;
+        imported here only, so a command that writes nothing does not pay llama-index's 2-3 s
+        import)."""
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
         store = ChromaVectorStore(chroma_collection=self.chunks)
-        nodes = [
-            TextNode(
-                id_=c.chunk_id,
-                text=c.text,
-                embedding=vectors[i].tolist(),
-                metadata=chunk_metadata(c, doc, hashes[i]),
-                relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=doc.doc_id)},
-            )
-            for i, c in enumerate(chunks)
-        ]
         with self.guard():
             for i in range(0, len(nodes), PAGE):
                 store.add(nodes[i : i + PAGE])
@@ -310,11 +361,12 @@ class Store:
     ) -> None:
         """A document version's claim vectors, one per ``(chunk_id, start, end)``: dense search
         scores a passage by its best sentence as well as by itself (``kb.retrieval.lexical``)."""
-        ids = [f"{cid}@{start}" for cid, start, _ in spans]
-        metas = [
-            {"doc_id": doc.doc_id, "version": doc.version, "chunk_id": cid, "start": s, "end": e}
-            for cid, s, e in spans
-        ]
+        ids, metas = _sentence_rows(doc, spans)
+        self._upsert_sentences(ids, metas, vectors)
+
+    def _upsert_sentences(
+        self, ids: list[str], metas: list[dict[str, Any]], vectors: np.ndarray
+    ) -> None:
         with self.guard():
             for i in range(0, len(ids), PAGE):
                 self.sentences.upsert(
@@ -322,6 +374,60 @@ class Store:
                     embeddings=vectors[i : i + PAGE].tolist(),
                     metadatas=metas[i : i + PAGE],
                 )
+
+    def write_documents(self, writes: list[DocumentWrite]) -> None:
+        """New versions of several documents, in as few Chroma calls as their sizes allow: all
+        their records, then the registry switch of all of them in one upsert (each document's
+        commit point, after its records) and one new generation, then their other versions go.
+        Embedded Chroma holds Python's lock through every call, so an ingest's embedding waits
+        on each one: a call per document and collection cost a cold ingest about a tenth of its
+        time (``bench/ingest.py``)."""
+        if not writes:
+            return
+        self._add_nodes(
+            [n for w in writes for n in _chunk_nodes(w.doc, w.chunks, w.vectors, w.hashes)]
+        )
+        lessons = [w for w in writes if w.lesson_ids]
+        if lessons:
+            self.add_lesson_records(
+                [i for w in lessons for i in w.lesson_ids],
+                [t for w in lessons for t in w.lesson_texts],
+                [m for w in lessons for m in w.lesson_metas],
+                np.concatenate([w.lesson_vectors for w in lessons]),
+            )
+        sentences = [w for w in writes if w.spans]
+        if sentences:
+            rows = [_sentence_rows(w.doc, w.spans) for w in sentences]
+            self._upsert_sentences(
+                [i for ids, _ in rows for i in ids],
+                [m for _, metas in rows for m in metas],
+                np.concatenate([w.sentence_vectors for w in sentences]),
+            )
+        with self.guard():
+            self.registry_col.upsert(
+                ids=[w.doc.doc_id for w in writes],
+                embeddings=[[1.0]] * len(writes),
+                metadatas=[_meta_of_doc(w.doc) for w in writes],
+            )
+        # the generation moves before the old versions go: a reader that read the registry
+        # earlier sees it change and searches again instead of finding neither version
+        self.bump_generation()
+        others = _any_of(
+            [
+                {"$and": [{"doc_id": w.doc.doc_id}, {"version": {"$ne": w.doc.version}}]}
+                for w in writes
+            ]
+        )
+        other_lessons = _any_of(
+            [
+                {"$and": [{"doc_id": w.doc.doc_id}, {"version": {"$ne": w.doc.lessons}}]}
+                for w in writes
+            ]
+        )
+        with self.guard():
+            self.chunks.delete(where=others)
+            self.sentences.delete(where=others)
+            self.lessons_col.delete(where=other_lessons)
 
     def iter_sentences(
         self, chunk_ids: list[str] | None = None
@@ -350,12 +456,6 @@ class Store:
         with self.guard():
             for i in range(0, len(ids), PAGE):
                 self.sentences.delete(ids=ids[i : i + PAGE])
-
-    def delete_other_versions(self, doc_id: str, version: str) -> None:
-        where = {"$and": [{"doc_id": doc_id}, {"version": {"$ne": version}}]}
-        with self.guard():
-            self.chunks.delete(where=where)
-            self.sentences.delete(where=where)
 
     def delete_chunks(self, ids: list[str]) -> None:
         with self.guard():
