@@ -13,9 +13,13 @@ embeds beside them), so the ratio whole/bare is the cost of everything that is n
 The default 40 generated documents make 240 paragraphs (chunks). The cold process runs at the
 bench's CPU priority (``KB_INGEST_NICE=0``), as the bare embedding does.
 
-On a machine shared with other jobs the wall-clock figures move with its load (printed), so the
-CPU seconds each side used (the cold process with its reader processes; the warm process's
-threads) are printed too: their ratio depends much less on what else runs.
+The machine's speed drifts between runs by more than the overhead measured (the same bare
+replay took 23.6 to 32.5 s on an idle machine), so the bare replay runs right after the warm
+ingest and again right after the cold process, and the cold process is compared with the mean of
+the two. On a machine shared with other jobs the wall-clock figures also move with its load
+(printed), so the CPU seconds each side used (the cold process with its reader processes; the
+warm process's threads) are printed too: their ratio depends much less on what else runs. With
+``--runs`` above 1 the medians of the ratios are printed last.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -61,6 +66,14 @@ def recording(backend: Any) -> list[list[str]]:
     return batches
 
 
+def replay(backend: Any, batches: list[list[str]]) -> tuple[float, float]:
+    """The model's own calls again, the same texts in the same batches: wall and CPU seconds."""
+    began, cpu = time.perf_counter(), time.process_time()
+    for batch in batches:
+        backend.passage(batch)
+    return time.perf_counter() - began, time.process_time() - cpu
+
+
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -81,8 +94,26 @@ def main() -> None:
             (folder / name).write_text(text, encoding="utf-8")
         env = {k: v for k, v in os.environ.items() if not k.startswith("KB_")}
         kb = None
+        cold_ratios: list[float] = []
+        warm_ratios: list[float] = []
         for run in range(args.runs):
             load = os.getloadavg()[0]
+            # warm: an ingest in a process whose model is loaded, recording the model's calls
+            settings = load_settings(
+                env={},
+                store=str(tmp / f"warm-store-{run}"),
+                cache_dir=str(fresh_cache(tmp / f"warm-cache-{run}", source)),
+                collection="bench",
+            )
+            kb = open_kb(settings)
+            backend = kb.embedder.backend  # loaded before timing, as in a long-running server
+            batches = recording(backend)
+            began, cpu = time.perf_counter(), time.process_time()
+            report = ingest_paths(kb, [folder])
+            warm = time.perf_counter() - began
+            warm_cpu = time.process_time() - cpu
+            del backend.passage  # the model's own method again
+            bare_before, bare_cpu = replay(backend, batches)
             # cold: a fresh `kb ingest` process on an empty store and cache
             cache = fresh_cache(tmp / f"cold-cache-{run}", source)
             run_env = {
@@ -101,28 +132,14 @@ def main() -> None:
             cold = time.perf_counter() - began
             cold_cpu = _children_cpu() - cpu_children
             summary = json.loads(done.stdout)
-            # warm: the same in a process whose model is loaded
-            settings = load_settings(
-                env={},
-                store=str(tmp / f"warm-store-{run}"),
-                cache_dir=str(fresh_cache(tmp / f"warm-cache-{run}", source)),
-                collection="bench",
-            )
-            kb = open_kb(settings)
-            backend = kb.embedder.backend  # loaded before timing, as in a long-running server
-            batches = recording(backend)
-            began, cpu = time.perf_counter(), time.process_time()
-            report = ingest_paths(kb, [folder])
-            warm = time.perf_counter() - began
-            warm_cpu = time.process_time() - cpu
-            del backend.passage  # the model's own method again
-            began, cpu = time.perf_counter(), time.process_time()
-            for batch in batches:
-                backend.passage(batch)
-            bare = time.perf_counter() - began
-            bare_cpu = time.process_time() - cpu
+            bare_after, _ = replay(backend, batches)
+            # the machine's speed drifts by more than the overhead measured: each ingest is
+            # compared with the bare replays run right beside it
+            bare_cold = (bare_before + bare_after) / 2
             n = report.chunks
             texts = sum(len(batch) for batch in batches)
+            cold_ratios.append(bare_cold / cold)
+            warm_ratios.append(bare_before / warm)
             print(
                 f"run {run + 1}: backend {kb.embedder.backend_name}, {report.count('added')} documents,"
                 f" {n} chunks (cold process: {summary['chunks']}), embedded {report.embedded}"
@@ -130,16 +147,23 @@ def main() -> None:
                 f" 1-min load average {load:.1f} -> {os.getloadavg()[0]:.1f}"
             )
             print(
-                f"  bare embedding:        {n / bare:.2f} chunks/s ({bare:.1f} s, {bare_cpu:.1f} s CPU)"
-            )
-            print(
-                f"  cold `kb ingest` process: {n / cold:.2f} chunks/s ({cold:.1f} s), "
-                f"ratio whole/bare {bare / cold:.2f}; CPU {cold_cpu:.1f} s, ratio {bare_cpu / cold_cpu:.2f}"
+                f"  bare embedding:        {n / bare_before:.2f} chunks/s ({bare_before:.1f} s, "
+                f"{bare_cpu:.1f} s CPU; {bare_after:.1f} s after the cold process)"
             )
             print(
                 f"  warm ingest_paths:     {n / warm:.2f} chunks/s ({warm:.1f} s), "
-                f"ratio whole/bare {bare / warm:.2f}; CPU {warm_cpu:.1f} s, ratio {bare_cpu / warm_cpu:.2f}"
+                f"ratio whole/bare {bare_before / warm:.2f}; CPU {warm_cpu:.1f} s, ratio {bare_cpu / warm_cpu:.2f}"
             )
+            print(
+                f"  cold `kb ingest` process: {n / cold:.2f} chunks/s ({cold:.1f} s), "
+                f"ratio whole/bare {bare_cold / cold:.2f} (against the mean of the replays before"
+                f" and after it); CPU {cold_cpu:.1f} s, ratio {bare_cpu / cold_cpu:.2f}"
+            )
+    if args.runs > 1:
+        print(
+            f"median over {args.runs} runs: cold whole/bare {statistics.median(cold_ratios):.2f},"
+            f" warm {statistics.median(warm_ratios):.2f}"
+        )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory (RSS) of the warm process: {peak_mb:.0f} MB; {os.cpu_count()} cores")
 
