@@ -87,8 +87,9 @@ class _Writer:
     embedding in this process; what helps is fewer calls: a group of about ``GROUP_RECORDS``
     records (chunks, claims and lesson records of several documents) takes one call per
     collection (``Store.write_documents``). With a Chroma server the thread also lets the model
-    go on while the server writes. A group is also handed on once ``GROUP_SECONDS`` have passed
-    since its first document, so a slow folder still shows its documents as they come. At most
+    go on while the server writes. A document that comes ``GROUP_SECONDS`` or more after its
+    group's first hands the group on too, so a slow folder (scans, OCR) still shows its
+    documents as it goes. At most
     one group is being written; ``wait`` writes what is held and waits for it (the caller does
     before writing anything itself), and a failed write is raised to the caller at its next
     ``submit`` or ``wait``, or when the block ends."""
