@@ -219,10 +219,13 @@ def _print_json(obj: Any) -> None:
     print(json.dumps(obj, ensure_ascii=False, indent=None))
 
 
-# Commands that only read: from a shell they end with os._exit once their output is flushed,
-# skipping the interpreter's teardown of Chroma, onnxruntime and a few hundred modules
-# (0.4-0.5 s of every cold `kb ask` here). Called as a function (tests, scripts), they return.
-READ_ONLY = frozenset({"search", "ask", "docs", "stats", "lessons"})
+# Commands that end with os._exit once their output is flushed, from a shell: the interpreter's
+# teardown of Chroma, onnxruntime, llama-index and a thousand modules took 0.4-0.5 s of every
+# cold `kb ask` here and 0.6 s of a cold `kb ingest`. An ingest has nothing left to write by
+# then: every Chroma call has returned (each is durable when it returns; an ingest killed at any
+# moment leaves a store the next run repairs, tests/test_ingest_faults.py), the embedding cache
+# is committed and the derived index saved. Called as a function (tests, scripts), they return.
+EXIT_AT_ONCE = frozenset({"search", "ask", "docs", "stats", "lessons", "ingest"})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -230,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None and args.command == "ingest":
         _background(args)
     code = _run(args)
-    if argv is None and args.command in READ_ONLY:
+    if argv is None and args.command in EXIT_AT_ONCE:
         _exit_now(code)
     return code
 

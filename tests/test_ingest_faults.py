@@ -242,6 +242,28 @@ def test_documents_written_in_groups_are_each_whole(
     assert not any("(v1)" in sc.chunk.text for sc, _ in kb.store.iter_chunks())
 
 
+def test_a_finished_ingest_process_leaves_every_write_behind(
+    tmp_path: Path, session_cache: Path, settings_factory
+) -> None:
+    """``kb ingest`` from a shell ends with ``os._exit`` once its output is flushed, skipping the
+    interpreter's teardown: everything it wrote must be there for the next process, with
+    nothing to repair, and a second run must find every document unchanged."""
+    folder, store = tmp_path / "docs", tmp_path / "store"
+    write_corpus(folder, "v1")
+    proc = kb_subprocess(folder, store, session_cache)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err.decode()
+    summary = json.loads(out)
+    assert summary["added"] == 6
+    kb = open_kb(settings_factory(store=str(store), collection="kill"))
+    assert check(kb).ok, check(kb).problems()
+    assert kb.store.count() == summary["chunks"] > 0
+    again = kb_subprocess(folder, store, session_cache)
+    out, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err.decode()
+    assert json.loads(out)["unchanged"] == 6
+
+
 def test_killed_ingest_is_repaired_by_the_next_run(
     tmp_path: Path, session_cache: Path, settings_factory, small_kb
 ) -> None:
