@@ -89,10 +89,9 @@ class _Writer:
     collection (``Store.write_documents``). With a Chroma server the thread also lets the model
     go on while the server writes. A document that comes ``GROUP_SECONDS`` or more after its
     group's first hands the group on too, so a slow folder (scans, OCR) still shows its
-    documents as it goes. At most
-    one group is being written; ``wait`` writes what is held and waits for it (the caller does
-    before writing anything itself), and a failed write is raised to the caller at its next
-    ``submit`` or ``wait``, or when the block ends."""
+    documents as it goes. At most one group is being written; ``wait`` writes what is held and
+    waits for it (the caller does before writing anything itself), and a failed write is raised
+    to the caller at its next ``submit`` or ``wait``, or when the block ends."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -436,8 +435,8 @@ def _write(
 ) -> DocMeta:
     """Embed a new version here, then hand ``writer`` its records (``Store.write_documents``
     writes them, then switches the registry to them, then deletes the old version's). The
-    document as it will be committed. Vectors the store holds for the same texts are reused when ``reuse``
-    (``_may_reuse``)."""
+    document as it will be committed. Vectors the store holds for the same texts are reused
+    when ``reuse`` (``_may_reuse``)."""
     texts = [passage_text(doc.title, c.section, c.text) for c in chunks]
     hashes = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
     embedder = kb.embedder
@@ -457,19 +456,19 @@ def _write(
     records, record_vectors = lessons.prepare(kb, doc, chunks)
     spans, sentence_vectors = _sentences(kb, doc, chunks, progress)
     doc = replace(doc, lessons=lessons.lessons_key(doc.version))
-    ids, lesson_texts, metas = lessons.rows(doc.lessons, records)
+    lesson_ids, lesson_texts, lesson_metas = lessons.rows(doc.lessons, records)
     writer.submit(
         DocumentWrite(
-            doc,
-            chunks,
-            vectors,
-            hashes,
-            spans,
-            sentence_vectors,
-            ids,
-            lesson_texts,
-            metas,
-            record_vectors,
+            doc=doc,
+            chunks=chunks,
+            vectors=vectors,
+            hashes=hashes,
+            spans=spans,
+            sentence_vectors=sentence_vectors,
+            lesson_ids=lesson_ids,
+            lesson_texts=lesson_texts,
+            lesson_metas=lesson_metas,
+            lesson_vectors=record_vectors,
         )
     )
     return doc
