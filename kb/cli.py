@@ -383,7 +383,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from kb.answers.ask import ask, caution
+    from kb.answers.ask import ask, caution, read_as
     from kb.retrieval.search import QueryError
     from kb.text import detect_language
 
@@ -395,10 +395,13 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _print_json(answer_json(answer))
         return 0
+    lang = detect_language(args.question) or "en"
+    if answer.read_as:
+        print(f"({read_as(answer, lang)})\n")
     print(answer.text)
     if answer.note:
         print(f"\n({answer.note})")
-    warning = caution(answer, detect_language(args.question) or "en")
+    warning = caution(answer, lang)
     if warning:
         print(f"\n{warning}")
     if answer.citations:

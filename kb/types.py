@@ -186,6 +186,8 @@ class Answer:
     # for a question that asks for lessons: the lessons recorded on its theme in every city,
     # listed beside the answer with their own citations (kb.lessons.ask)
     lessons: Answer | None = None
+    # typed without tones: the question as it was read, its tones put back (kb.retrieval.tones)
+    read_as: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -202,4 +204,5 @@ class Answer:
             "weak_match": self.weak_match,
             "unmatched": self.unmatched,
             "lessons": self.lessons.to_json() if self.lessons else None,
+            "read_as": self.read_as,
         }

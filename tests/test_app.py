@@ -203,6 +203,15 @@ def test_a_weak_match_is_said_before_the_answer(app_env):
     assert 'class="kb-answer"' in page_html(at) and not at.warning
 
 
+def test_a_toneless_question_shows_how_it_was_read(app_env):
+    at = run(make_app(q="bai hoc iparking ha noi"))
+    assert 'class="kb-answer"' in page_html(at)
+    read = [c.value for c in at.caption if c.value.startswith("Câu hỏi gõ không dấu")]
+    assert read == ["Câu hỏi gõ không dấu, được đọc là: “bài học iparking hà nội”"]
+    at = run(make_app(q=IPARKING_VI))  # typed with its tones: nothing to say
+    assert not [c.value for c in at.caption if c.value.startswith("Câu hỏi gõ không dấu")]
+
+
 def test_city_filter_limits_sources(app_env, small_kb):
     city_of = {d.doc_id: d.city for d in small_kb.store.registry().values()}
     at = run(make_app(q="What lessons did the cities learn about public Wi-Fi and connectivity?"))

@@ -333,7 +333,7 @@ def lexically_covered(kb: KnowledgeBase, question: Question, hits: list[Hit]) ->
     if unknown_words(kb, question):
         return False
     best = hits[:COVERAGE_PASSAGES]
-    if question.unaccented:
+    if question.unaccented:  # as typed: a word put back may be the knowledge base's, not the user's
         return coverage(kb, question, best, by_words=True) >= ABSTAIN_WORD_COVERAGE
     return coverage(kb, question, best, language=question.language) >= ABSTAIN_COVERAGE
 
@@ -346,7 +346,7 @@ def own_language(question: Question, hits: list[Hit]) -> bool:
 
 
 def support_floor(question: Question) -> float:
-    if question.unaccented:
+    if question.toneless:
         return UNACCENTED_SUPPORT_FLOOR
     return COMPARE_SUPPORT_FLOOR if question.kind == "compare" else SUPPORT_FLOOR
 
@@ -360,7 +360,7 @@ def support(kb: KnowledgeBase, question: Question, hits: list[Hit]) -> float:
         return float(max((h.dense_score or 0.0) for h in hits))
     vectors = kb.embedder.passages([s.text for s in found])
     languages = [s.hit.doc.language for s in found]
-    query = np.asarray(kb.embedder.query(question.text), dtype=np.float32)
+    query = np.asarray(kb.embedder.query(question.for_model), dtype=np.float32)
     sims = kb.lexical.similarities_of(vectors, languages, query, question.language, centred=True)
     return float(sims.max())
 

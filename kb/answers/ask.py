@@ -30,6 +30,7 @@ from kb.answers.wording import TEXTS
 from kb.knowledge_base import KnowledgeBase
 from kb.retrieval.answer_type import NAME
 from kb.retrieval.question import Question
+from kb.retrieval.search import read_question
 from kb.types import Answer, Citation, Filters, Hit
 
 # the sentence that gives a figure may be this much further from the question than the support
@@ -45,13 +46,15 @@ def ask(
     k: int = CANDIDATE_HITS,
 ) -> Answer:
     """Answer ``question`` from the knowledge base, citing the exact supporting spans."""
-    q = Question.parse(question)
+    q = read_question(kb, question)
     if kb.settings.llm_url and use_llm:
         from kb.answers.llm import llm_answer
 
         answer = llm_answer(kb, q, filters, fallback=lambda: offline_answer(kb, q, filters, k))
     else:
         answer = offline_answer(kb, q, filters, k)
+    if q.restored:
+        answer = replace(answer, read_as=q.restored)
     if answer.abstained or not asks_for_lessons(q):
         return answer
     # beside the answer from the best passages, not instead of it: a question about one
@@ -99,6 +102,14 @@ def offline_answer(
     if unmatched is None:
         return answer
     return replace(answer, weak_match=True, unmatched=unmatched)
+
+
+def read_as(answer: Answer, lang: str) -> str:
+    """How a question typed without tones was read, in ``lang``, so that a reader can tell a
+    wrong guess ("dung": "dùng" or "dừng") from a wrong answer; empty otherwise."""
+    if not answer.read_as:
+        return ""
+    return TEXTS.get(lang, TEXTS["en"])["read_as"].format(text=f"“{answer.read_as}”")
 
 
 def caution(answer: Answer, lang: str) -> str:

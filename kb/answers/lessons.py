@@ -22,6 +22,7 @@ from kb.lessons.listing import committed
 from kb.lessons.records import Lesson
 from kb.lessons.themes import theme_index
 from kb.retrieval.question import Question
+from kb.retrieval.search import read_question
 from kb.text import fold
 from kb.types import Answer, Citation, Filters
 
@@ -64,7 +65,7 @@ def themes_near(kb: KnowledgeBase, text: str, filters: Filters | None = None) ->
     """The themes whose best lesson is within the answerer's support floor of ``text``, the
     nearest first: the Lessons page's search box, measured as questions asking for lessons
     are. ``filters`` (its ``public_only`` above all) limits the lessons that may vote."""
-    question = Question.parse(text)
+    question = read_question(kb, text)
     floor = support_floor(question)
     best: dict[str, float] = {}
     for score, lesson in _scored(kb, question, filters or Filters()):
@@ -86,7 +87,7 @@ def _scored(kb: KnowledgeBase, question: Question, scope: Filters) -> list[tuple
     sims = kb.lexical.similarities_of(
         np.stack([vec for _, vec in rows]),
         [lesson.language for lesson, _ in rows],
-        kb.embedder.query(question.text),
+        kb.embedder.query(question.for_model),
         question.language,
         centred=True,
     )

@@ -77,7 +77,7 @@ def pick_sentences(
     if not candidates:
         return []
     lang = question.language or "en"
-    qvec = kb.embedder.query(question.text)
+    qvec = kb.embedder.query(question.for_model)
     vecs = kb.embedder.passages([s.text for s in candidates])
     # language-neutral (kb.retrieval.dense): a sentence in the other language is not further from
     # the question for its language alone; scaled to the spread of the model's own cosines, which

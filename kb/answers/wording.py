@@ -30,6 +30,7 @@ TEXTS = {
         "lời có thể nói về một chủ đề lân cận. Hãy kiểm tra nguồn trước khi dùng.",
         "weak_lacks": "Khớp yếu: các đoạn tìm được không chứa {words}, nên câu trả lời có thể "
         "nói về một chủ đề lân cận. Hãy kiểm tra nguồn trước khi dùng.",
+        "read_as": "Câu hỏi gõ không dấu, được đọc là: {text}",
     },
     "en": {
         "abstain": "No document in the knowledge base answers this question.",
@@ -53,6 +54,7 @@ TEXTS = {
         "answer may be about a neighbouring topic. Check the sources before relying on it.",
         "weak_lacks": "Weak match: the passages found do not contain {words}, so the answer may "
         "be about a neighbouring topic. Check the sources before relying on it.",
+        "read_as": "Typed without tones, the question was read as: {text}",
     },
 }
 

@@ -38,6 +38,7 @@ from kb.retrieval.tokenize import (
     folded_tokens,
     index_tokens,
 )
+from kb.retrieval.tones import Tones
 from kb.store.chroma import PAGE, Store, StoredChunk, StoreError
 from kb.text import passage_text
 from kb.types import DocMeta, Filters
@@ -78,6 +79,20 @@ class _Built:
     sentence_starts: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
     sentence_centres: dict[str, np.ndarray] = field(default_factory=dict)
     sentence_norms: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+
+    @cached_property
+    def tones(self) -> Tones:
+        """Toneless syllables and their written forms in these passages (``kb.retrieval.tones``)."""
+        if self.model is None:
+            return Tones({}, lambda a, b: 0)
+        vocab = self.model.vocab_dict
+        indptr = self.model.scores["indptr"]
+
+        def pair_count(a: str, b: str) -> int:
+            i = vocab.get(f"{canonical_syllable(a)}_{canonical_syllable(b)}")
+            return 0 if i is None else int(indptr[i + 1] - indptr[i])
+
+        return Tones.from_terms(self.term_df, pair_count)
 
     @cached_property
     def versions(self) -> dict[str, str]:

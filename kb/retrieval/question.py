@@ -13,6 +13,7 @@ from functools import cached_property
 
 from kb.retrieval.answer_type import asks_for_name, expected_type
 from kb.retrieval.glossary import default_glossary
+from kb.retrieval.tones import Tones
 from kb.text import acronyms, content_terms, detect_language, fold, has_diacritics, nfc
 from kb.types import CITY_WORDS, Filters
 
@@ -66,6 +67,9 @@ class Question:
     wants_name: bool = (
         False  # who, or which named place or body (kb.retrieval.answer_type.asks_for_name)
     )
+    # typed without tones: the text with them put back from the knowledge base's own words
+    # (kb.retrieval.tones), which the embedding model reads; empty when nothing was put back
+    restored: str = ""
 
     @classmethod
     def parse(cls, text: str) -> Question:
@@ -94,6 +98,23 @@ class Question:
             expect=expect if kind == "direct" else None,
             wants_name=kind == "direct" and not expect and asks_for_name(text),
         )
+
+    @property
+    def for_model(self) -> str:
+        """The text the embedding model reads: the question, its tones put back if it had none."""
+        return self.restored or self.text
+
+    @property
+    def toneless(self) -> bool:
+        """Vietnamese typed without tones that could not be restored: the model reads it poorly."""
+        return self.unaccented and not self.restored
+
+    def with_tones(self, tones: Tones) -> Question:
+        """This question, its tones put back from a knowledge base's words if it had none."""
+        if not self.unaccented or self.restored:
+            return self
+        restored = tones.restore(self.text)
+        return replace(self, restored=restored) if restored != self.text else self
 
     @cached_property
     def acronyms(self) -> list[str]:

@@ -18,14 +18,20 @@ import numpy as np
 
 from kb.knowledge_base import KnowledgeBase
 from kb.retrieval.fusion import fuse
-from kb.retrieval.question import MAX_QUERY_CHARS, QueryError, Question, clean_query
+from kb.retrieval.question import (
+    MAX_QUERY_CHARS,
+    QueryError,
+    Question,
+    as_question,
+    clean_query,
+)
 from kb.store.chroma import StoredChunk
 from kb.types import DocMeta, Filters, Hit
 
 if TYPE_CHECKING:
     from kb.retrieval.lexical import Newer
 
-__all__ = ["MAX_QUERY_CHARS", "MODES", "QueryError", "clean_query", "search"]
+__all__ = ["MAX_QUERY_CHARS", "MODES", "QueryError", "clean_query", "read_question", "search"]
 
 MODES = ("hybrid", "dense", "bm25")
 SNAPSHOT_TRIES = 4  # searches again when a commit happened meanwhile (see _search_once)
@@ -46,7 +52,7 @@ def search(
         raise QueryError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
     if k < 1:
         raise QueryError("k must be at least 1")
-    question = query if isinstance(query, Question) else Question.parse(query)
+    question = as_question(query)
     if kb.settings.public_only:
         filters = replace(filters or Filters(), public_only=True)
     hits: list[Hit] = []
@@ -59,6 +65,16 @@ def search(
         if kb.store.generation() == generation:
             break  # no commit during the search: the hits match the registry read
     return hits
+
+
+def read_question(kb: KnowledgeBase, query: str | Question) -> Question:
+    """The question worked out once for the answer path: parsed, and, when typed without tones,
+    with them put back from this knowledge base's words (``kb.retrieval.tones``)."""
+    question = as_question(query)
+    if not question.unaccented or question.restored:
+        return question
+    kb.lexical.refresh(wait=False)  # the served index's words; a newer one adds few
+    return question.with_tones(kb.lexical.index.tones)
 
 
 def _search_once(
@@ -75,15 +91,16 @@ def _search_once(
     index.refresh(wait=mode == "bm25", generation=generation)
     served = index.generation  # read before the snapshot: a swap in between only costs a query
     built = index.index  # one generation throughout: a swap replaces it whole
+    question = question.with_tones(built.tones)
     keep = index.mask(filters, built)
     ids = [cid for cid, kept in zip(built.ids, keep, strict=True) if kept]
     languages = list(built.meta["language"][keep]) if len(ids) else []
     dense = lexical = np.zeros(len(ids), dtype=np.float32)
     vector = None
     if mode != "bm25":
-        vector = np.asarray(kb.embedder.query(question.text), dtype=np.float32)
+        vector = np.asarray(kb.embedder.query(question.for_model), dtype=np.float32)
         dense = index.similarities(
-            vector, question.language, built, keep, by_sentence=not question.unaccented
+            vector, question.language, built, keep, by_sentence=not question.toneless
         )[keep]
     if mode != "dense":
         lexical = index.scores(question.text, built)[keep]
@@ -111,7 +128,7 @@ def _search_once(
         if question.translated and not readable.all():
             translated = index.scores(question.translated, built)[keep]
             translated = np.concatenate([translated, np.zeros(len(ids) - len(translated))])
-        fused = fuse(dense, lexical, readable, question.unaccented, translated)
+        fused = fuse(dense, lexical, readable, question.toneless, translated)
     order = [int(i) for i in np.argsort(-fused, kind="stable") if np.isfinite(fused[i])]
     ranked: list[tuple[str, float, float | None, float | None]] = []
     step = max(4 * k, 20)  # chunks read from Chroma at a time, best first

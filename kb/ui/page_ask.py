@@ -6,7 +6,7 @@ from typing import Any
 
 import streamlit as st
 
-from kb.answers.ask import caution
+from kb.answers.ask import caution, read_as
 from kb.answers.evidence import abstain_reason
 from kb.store import feedback
 from kb.types import Answer, Filters
@@ -168,6 +168,9 @@ def show_feedback(s: Any, question: str, answer: Answer) -> None:
 
 
 def show_answer(answer: Answer, question: str, formats: dict[str, str]) -> None:
+    reading = read_as(answer, get_lang())
+    if reading:  # first: a wrong guess at a toneless word explains a wrong answer
+        st.caption(reading)
     if answer.abstained:
         show_abstained(answer, question)
         return
@@ -206,6 +209,9 @@ def show_compare(
     with st.spinner(t("thinking")):
         for city in COMPARE_CITIES:
             results.append((city, _cached_ask(kb, question, replace(filters, city=(city,)))))
+    reading = read_as(results[0][1], get_lang()) if results else ""
+    if reading:
+        st.caption(reading)
     cols = st.columns(len(results))
     for col, (city, ans) in zip(cols, results, strict=True):
         with col:
