@@ -223,7 +223,8 @@ def _shape_text(shape: Any) -> str:
 
 
 def load_xlsx(raw: bytes, name: str) -> Loaded:
-    """One section per sheet (a page each); each row a line of ``header: value`` pairs."""
+    """One section per sheet (a page each); each row a line of ``header: value`` pairs, or of
+    its text alone in a sheet of one column (a report written in a spreadsheet)."""
     from openpyxl import load_workbook
 
     open_ooxml(raw, "Excel (.xlsx)").close()
@@ -269,7 +270,14 @@ def _sheet_text(sheet: Any, budget: list[int]) -> str:
             continue
         if header is None:
             header = cells
-            lines.append(" | ".join(c for c in cells if c))
+            if sum(1 for c in cells if c) > 1:  # one column's name is said by the sheet's
+                lines.append(" | ".join(c for c in cells if c))
+            continue
+        filled = [i for i, c in enumerate(cells) if c]
+        named = [i for i, c in enumerate(header) if c]
+        if len(named) == 1 and filled == named:
+            # one column of text: its name before every paragraph ("Content: ...") says nothing
+            lines.append(cells[filled[0]])
             continue
         pairs = []
         for i, value in enumerate(cells):

@@ -69,6 +69,8 @@ def has_diacritics(text: str) -> bool:
 _SENT_END = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+")
 
 
+# a list item's marker: a bullet (with the glyphs OCR reads bullets as: ¢ ‹ « ·) or a number
+LIST_MARKER = r"[-•*–¢‹«»·°▪●◦]|\d+[.)]"
 _HARD_BREAK = re.compile(r"\n\s*\n|\n(?=\s*[-•*]\s)|^#[^\n]*\n", re.MULTILINE)
 _ABBREV = ("TP.", "Tp.", "e.g.", "i.e.", "Mr.", "Dr.", "St.", "No.", "vs.", "etc.", "Q.", "TT.")
 # an initial ("Nicholas E. Golovin", "M. Theo Kearney") or "c." (circa) ends no sentence; a

@@ -207,7 +207,7 @@ def test_a_toneless_question_shows_how_it_was_read(app_env):
     at = run(make_app(q="bai hoc iparking ha noi"))
     assert 'class="kb-answer"' in page_html(at)
     read = [c.value for c in at.caption if c.value.startswith("Câu hỏi gõ không dấu")]
-    assert read == ["Câu hỏi gõ không dấu, được đọc là: “bài học iparking hà nội”"]
+    assert read == ["Câu hỏi gõ không dấu, được đọc là: “bài học iParking Hà Nội”"]
     at = run(make_app(q=IPARKING_VI))  # typed with its tones: nothing to say
     assert not [c.value for c in at.caption if c.value.startswith("Câu hỏi gõ không dấu")]
 

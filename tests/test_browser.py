@@ -295,8 +295,9 @@ def test_english_switch_and_city_filter(server, page):
     ask(pg, "What lessons did the cities learn about public Wi-Fi and connectivity?")
     pg.locator(".kb-card").first.wait_for(timeout=ANSWER_TIMEOUT)
     assert len(set(source_cities(pg))) >= 2
-    # the lessons beside the answer have cards of their own, numbered apart: no id twice
-    assert pg.locator('[id^="kb-lesson-cite-"]').count() > 0
+    # the lessons beside the answer have cards of their own, numbered apart: no id twice (they
+    # are drawn after the answer's cards, so wait for them too)
+    pg.locator('[id^="kb-lesson-cite-"]').first.wait_for(timeout=ANSWER_TIMEOUT)
     ids = pg.evaluate("() => [...document.querySelectorAll('[id^=\"kb-\"]')].map(e => e.id)")
     assert len(ids) == len(set(ids)), ids
 

@@ -101,6 +101,24 @@ def test_xlsx_one_section_per_sheet_rows_with_header_names(tmp_path: Path) -> No
     assert [s.page for s in loaded.segments if s.headings] == [1, 2]
 
 
+def test_xlsx_sheet_of_one_text_column_reads_as_paragraphs(tmp_path: Path) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Tóm tắt"
+    ws.append(["Nội dung"])
+    ws.append(["Trung tâm An toàn thông tin là trụ cột thứ tư của đề án."])
+    ws.append(["Trung tâm được thành lập dưới dạng công ty cổ phần."])
+    ws.append([None, "Ghi chú: số liệu năm 2020"])  # a second column after all: labelled
+    wb.save(str(tmp_path / "one.xlsx"))
+    text = sections(load_file(tmp_path / "one.xlsx", 100))["Tóm tắt"]
+    assert text == (
+        "# Tóm tắt\nTrung tâm An toàn thông tin là trụ cột thứ tư của đề án.\n"
+        "Trung tâm được thành lập dưới dạng công ty cổ phần.\nB: Ghi chú: số liệu năm 2020"
+    )
+
+
 def hostile(tmp_path: Path) -> dict[str, tuple[bytes, str]]:
     """Bad Office files and the reason each must be refused with."""
     docx_raw = make_docx(tmp_path / "src" / "a.docx").read_bytes()

@@ -167,3 +167,22 @@ def test_a_rebuild_after_an_ingest_holds_what_a_fresh_build_holds(kb, tmp_path):
     assert fresh.index.ids == built.ids and any(c.startswith("wifi#") for c in built.ids)
     assert np.array_equal(fresh.index.sentence_starts, built.sentence_starts)
     assert np.allclose(np.asarray(fresh.index.sentences), np.asarray(built.sentences))
+
+
+def test_a_claim_leaves_out_its_list_marker_as_written_or_as_ocr_read_it():
+    from kb.store.claims import claim_spans
+
+    # a scanned page's bullets come back from OCR as "¢", "«" or "‹": no part of the claim,
+    # nor of the answer that quotes it
+    text = (
+        "Results\n\n¢ More than 510 datasets and more than 60,000 users around 2021.\n\n"
+        "« Recognition through the 2020 Vietnam Digital Awards came next.\n\n"
+        "- Full participation of city agencies was reached by 2025.\n\n"
+        "2) The portal was rebuilt on an open-source platform in 2022."
+    )
+    assert [text[a:b] for a, b in claim_spans(text, "Open data portal")] == [
+        "More than 510 datasets and more than 60,000 users around 2021.",
+        "Recognition through the 2020 Vietnam Digital Awards came next.",
+        "Full participation of city agencies was reached by 2025.",
+        "The portal was rebuilt on an open-source platform in 2022.",
+    ]

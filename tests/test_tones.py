@@ -15,10 +15,11 @@ import pytest
 from ingest import Record, ingest_records
 from kb.answers.ask import ask
 from kb.knowledge_base import open_kb
+from kb.retrieval.lexical import LexicalIndex
 from kb.retrieval.question import Question
 from kb.retrieval.search import read_question, search
 from kb.retrieval.tokenize import canonical_syllable
-from kb.retrieval.tones import Tones, written
+from kb.retrieval.tones import Casing, Tones, written
 from kb.settings import load_settings
 
 VI = [
@@ -33,6 +34,12 @@ VI = [
         "Người dân dùng dữ liệu mở của thành phố để xây dựng ứng dụng giao thông. "
         "Cổng dữ liệu mở có nhiều bộ dữ liệu về xe buýt.",
         metadata={"language": "vi", "title": "Cổng dữ liệu mở"},
+    ),
+    Record(
+        "parking",
+        "Hà Nội thí điểm ứng dụng iParking từ năm 2017. Người dân ở Hà Nội trả phí đỗ xe qua iParking "
+        "thay cho tiền mặt, và Trung tâm IOC theo dõi số lượt đỗ.",
+        metadata={"language": "vi", "title": "iParking"},
     ),
     Record(
         "flood",
@@ -86,6 +93,35 @@ def test_how_questions_ask_is_evidence_beside_the_passages(tones_kb):
     assert tones.restore("co nhieu tram xe dap") == "có nhiều trạm xe đạp"
 
 
+def test_names_take_the_capitals_the_passages_give_them(tones_kb):
+    # the model is case-sensitive: "iparking" and "iParking" are different tokens to it
+    tones = tones_kb.lexical.index.tones
+    assert tones.restore("nguoi dan tra phi qua iparking o ha noi") == (
+        "người dân trả phí qua iParking ở Hà Nội"
+    )
+    assert tones.restore("IParking") == "IParking"  # typed with capitals: as typed
+
+
+def test_capitals_count_only_inside_sentences():
+    casing = Casing()
+    casing.add("Người dân dùng iParking. Người dân ở Hà Nội và người dân ở Đà Nẵng.\n# Kết quả")
+    # "Người" opens sentences, "Kết" a heading: their capitals say nothing; "người" inside does
+    assert casing.capitals() == {
+        "iparking": "iParking",
+        "hà": "Hà",
+        "nội": "Nội",
+        "đà": "Đà",
+        "nẵng": "Nẵng",
+    }
+
+
+def test_the_saved_index_keeps_the_capitals(tones_kb):
+    again = LexicalIndex(tones_kb.store, tones_kb.settings.cache_dir)
+    assert again.load_current()
+    assert again.index.capitals == tones_kb.lexical.index.capitals
+    assert again.index.capitals["iparking"] == "iParking"
+
+
 def test_what_no_passage_has_stays_as_typed(tones_kb):
     tones = tones_kb.lexical.index.tones
     # "pho" is in no passage on its own ("phố" only); English and marked words are left alone
@@ -124,7 +160,7 @@ def test_dense_search_reads_the_restored_question(tones_kb):
 
 def test_the_answer_says_how_a_toneless_question_was_read(small_kb, kb_cli):
     answer = ask(small_kb, "vi sao iparking that bai")
-    assert answer.read_as.startswith("vì sao iparking")
+    assert answer.read_as.startswith("vì sao iParking")
     assert answer.to_json()["read_as"] == answer.read_as
     toned = ask(small_kb, "Vì sao iParking thất bại?")
     assert toned.read_as == "" and toned.to_json()["read_as"] == ""

@@ -53,7 +53,7 @@ def ask(
         answer = llm_answer(kb, q, filters, fallback=lambda: offline_answer(kb, q, filters, k))
     else:
         answer = offline_answer(kb, q, filters, k)
-    if q.restored:
+    if q.unaccented and not q.toneless:
         answer = replace(answer, read_as=q.restored)
     if answer.abstained or not asks_for_lessons(q):
         return answer

@@ -41,9 +41,10 @@ _ASKS_LESSONS = re.compile(
 def asks_for_lessons(question: Question) -> bool:
     """Whether a question asks for the lessons recorded on something ("what lessons did the
     cities learn" too, which ``Question`` reads as a comparison). Vietnamese typed without tones
-    is left to the normal path, whose BM25 reads it better than the model."""
+    that could not be put back is left to the normal path, whose BM25 reads it better than the
+    model."""
     return (
-        question.why and not question.unaccented and bool(_ASKS_LESSONS.search(fold(question.text)))
+        question.why and not question.toneless and bool(_ASKS_LESSONS.search(fold(question.text)))
     )
 
 

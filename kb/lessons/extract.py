@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from kb.lessons.records import Lesson
-from kb.text import fold, is_instruction_like, sentence_spans, trim_span
+from kb.text import LIST_MARKER, fold, is_instruction_like, sentence_spans, trim_span
 from kb.types import Chunk, DocMeta
 
 # part of a document's lessons key (kb.lessons.write): a change here re-extracts every
@@ -79,11 +79,10 @@ _NOT_A_LESSON = re.compile(
     r"\bchia sẻ (?:cả )?(?:các )?bài học\b|\bshare (?:the |their )?lessons\b",
     re.IGNORECASE,
 )
-# a list item's marker: a bullet (with the glyphs OCR reads bullets as: ¢ ‹ « ·), a number, or
-# a lone lower-case letter before a capital ("s Measure machine use."), which no sentence opens with
-_BULLETS = r"[-•*–¢‹«»·°▪●◦]|\d+[.)]"
-_MARKER = re.compile(rf"\s*(?:{_BULLETS}|[a-z](?=\s+[^\W\d_]))\s+")
-_BLOCK = re.compile(rf"\n\s*\n|\n(?=\s*(?:{_BULLETS})\s)")
+# a list item's marker (kb.text.LIST_MARKER), or a lone lower-case letter before a capital ("s
+# Measure machine use.": OCR's reading of a bullet), which no sentence opens with
+_MARKER = re.compile(rf"\s*(?:{LIST_MARKER}|[a-z](?=\s+[^\W\d_]))\s+")
+_BLOCK = re.compile(rf"\n\s*\n|\n(?=\s*(?:{LIST_MARKER})\s)")
 _CLOSING = tuple('.!?;)"”…')
 
 

@@ -9,9 +9,10 @@ BM25 cannot read a passage written in another language than the question's: its 
 is not a vote against the passage. Such a passage's lexical vote is the larger of what BM25 says
 (names and numbers do cross languages) and its dense standing, so a lexical list can never push
 a confident dense hit in the other language below same-language passages that merely share the
-question's words. Vietnamese typed without tones is the reverse case: the embedding model reads
-it poorly and folded BM25 tokens read it well, so BM25 weighs more there, and every passage is
-taken as readable (the language guess of toneless text is less sure).
+question's words. Vietnamese typed without tones, when the knowledge base's words could not put
+them back (``kb.retrieval.tones``), is the reverse case: the embedding model reads it poorly and
+folded BM25 tokens read it well, so BM25 weighs more there, and every passage is taken as
+readable (the language guess of toneless text is less sure).
 
 The glossary's translation of the question's terms (``kb.retrieval.glossary``) makes a second BM25
 list over the passages in the other language; it can only lift such a passage (its vote is the best

@@ -38,14 +38,14 @@ from kb.retrieval.tokenize import (
     folded_tokens,
     index_tokens,
 )
-from kb.retrieval.tones import Tones
+from kb.retrieval.tones import Casing, Tones
 from kb.store.chroma import PAGE, Store, StoredChunk, StoreError
 from kb.text import passage_text
 from kb.types import DocMeta, Filters
 
 log = logging.getLogger(__name__)
 FOLD_WEIGHT = 0.5
-FORMAT = "4"  # part of a saved index's name: a change to what is saved makes old saves unread
+FORMAT = "5"  # part of a saved index's name: a change to what is saved makes old saves unread
 RERANK = 64  # passages also scored by their best claim, per question
 SENTENCE_SHARE = 0.25  # of such a passage's similarity, its best claim's
 # a background rebuild starts no sooner than this many times the last one's duration after it
@@ -79,6 +79,8 @@ class _Built:
     sentence_starts: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
     sentence_centres: dict[str, np.ndarray] = field(default_factory=dict)
     sentence_norms: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+    # the words the passages mostly write with capitals, by their lower case (kb.retrieval.tones)
+    capitals: dict[str, str] = field(default_factory=dict)
 
     @cached_property
     def tones(self) -> Tones:
@@ -92,7 +94,7 @@ class _Built:
             i = vocab.get(f"{canonical_syllable(a)}_{canonical_syllable(b)}")
             return 0 if i is None else int(indptr[i + 1] - indptr[i])
 
-        return Tones.from_terms(self.term_df, pair_count)
+        return Tones.from_terms(self.term_df, pair_count, self.capitals)
 
     @cached_property
     def versions(self) -> dict[str, str]:
@@ -227,12 +229,14 @@ class LexicalIndex:
         lists of ids were 6-7 GB at the peak, and left the heap that large after the build."""
         registry = self.store.registry()
         terms = _Terms()
+        casing = Casing()
         live: list[tuple[str, str, str, bool]] = []  # chunk id, document id, version, reference
         for sc, _ in self.store.iter_chunks():
             doc = registry.get(sc.chunk.doc_id)
             if sc.version != getattr(doc, "version", None):
                 continue
             terms.add(index_tokens(passage_text(doc.title, sc.chunk.section, sc.chunk.text)))
+            casing.add(sc.chunk.text)
             live.append((sc.chunk.chunk_id, sc.chunk.doc_id, sc.version, sc.chunk.is_reference))
             if len(live) % PAGE == 0:
                 _release_memory()  # each page Chroma read: 80-100 MB freed, kept by malloc
@@ -269,6 +273,7 @@ class LexicalIndex:
             sentence_starts=starts,
             sentence_centres=sentence_centres,
             sentence_norms=_centred_norms(sentences, owner_languages, sentence_centres),
+            capitals=casing.capitals(),
         )
 
     def _sentences(self, ids: list[str], shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -363,6 +368,7 @@ class LexicalIndex:
         np.savez(tmp / "meta.npz", years=built.years, searchable=built.searchable, **built.meta)
         (tmp / "ids.json").write_text(json.dumps(built.ids))
         (tmp / "df.json").write_text(json.dumps(built.term_df))
+        (tmp / "capitals.json").write_text(json.dumps(built.capitals))
         np.save(tmp / "vectors.npy", built.vectors)
         np.save(tmp / "norms.npy", built.norms)
         np.savez(tmp / "centres.npz", **built.centres)
@@ -382,6 +388,7 @@ class LexicalIndex:
         try:
             ids = json.loads((folder / "ids.json").read_text())
             term_df = json.loads((folder / "df.json").read_text())
+            capitals = json.loads((folder / "capitals.json").read_text())
             with np.load(folder / "meta.npz") as data:
                 meta = {f: data[f] for f in _FIELDS}
                 years = data["years"]
@@ -420,6 +427,7 @@ class LexicalIndex:
             starts,
             sentence_centres,
             sentence_norms,
+            capitals,
         )
 
     def is_unknown(self, term: str) -> bool:

@@ -67,8 +67,9 @@ class Question:
     wants_name: bool = (
         False  # who, or which named place or body (kb.retrieval.answer_type.asks_for_name)
     )
-    # typed without tones: the text with them put back from the knowledge base's own words
-    # (kb.retrieval.tones), which the embedding model reads; empty when nothing was put back
+    # the text the embedding model reads, when not as typed: tones put back on Vietnamese typed
+    # without them, names typed in lower case in the capitals the knowledge base gives them
+    # (kb.retrieval.tones)
     restored: str = ""
 
     @classmethod
@@ -101,16 +102,17 @@ class Question:
 
     @property
     def for_model(self) -> str:
-        """The text the embedding model reads: the question, its tones put back if it had none."""
+        """The text the embedding model reads: the question, its tones and capitals put back."""
         return self.restored or self.text
 
     @property
     def toneless(self) -> bool:
-        """Vietnamese typed without tones that could not be restored: the model reads it poorly."""
-        return self.unaccented and not self.restored
+        """Vietnamese typed without tones that could not be put back: the model reads it poorly."""
+        return self.unaccented and not has_diacritics(self.restored)
 
     def with_tones(self, tones: Tones) -> Question:
-        """This question, its tones put back from a knowledge base's words if it had none."""
+        """This question, its tones put back from a knowledge base's words if it had none (and
+        its names typed in lower case in the capitals the knowledge base writes them with)."""
         if not self.unaccented or self.restored:
             return self
         restored = tones.restore(self.text)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from kb.text import fold, is_instruction_like, sentence_spans
+from kb.text import LIST_MARKER, fold, is_instruction_like, sentence_spans
 from kb.types import Chunk
 
 _CLOSING = tuple('.!?;:)"”…')  # how a sentence (or a list item) ends
@@ -68,6 +68,10 @@ def _is_claim(body: str) -> bool:
     return bool(label.strip() and any(ch.isdigit() for ch in value) and len(body.split()) >= 3)
 
 
+_MARKER = re.compile(rf"\s*(?:{LIST_MARKER})\s+")
+
+
 def _skip_marker(text: str, start: int, end: int) -> int:
-    m = re.match(r"\s*(?:[-•*]|\d+[.)])\s+", text[start:end])
+    """Where a sentence starts after its list item's marker, which is no part of the claim."""
+    m = _MARKER.match(text[start:end])
     return start + m.end() if m else start
