@@ -188,24 +188,25 @@ def test_an_english_question_finds_the_vietnamese_report_first(corpus_kb, questi
 
 
 def test_a_title_page_is_not_an_answer_but_its_document_is(corpus_kb):
-    # The draft scheme is a PDF whose best passages for this question are its wrapped title:
-    # no claim there, so the answer reads the rest of the document instead of quoting the title
+    # The draft scheme is a PDF whose best passage for this question is its wrapped title: no
+    # claim there, so the answer reads the rest of the document instead of quoting the title
     # or giving up.
     from kb.answers.ask import ask
     from kb.answers.passages import answer_passages
     from kb.answers.sentences import pick_sentences
-    from kb.retrieval.question import Question
-    from kb.retrieval.search import search
+    from kb.retrieval.search import read_question, search
 
     kb, _ = corpus_kb
-    question = Question.parse("du thao de an do thi thong minh tphcm 2026 2030")
+    question = read_question(kb, "du thao de an do thi thong minh tphcm 2026 2030")
     hits = search(kb, question, k=6, filters=question.scope(None))
     best = answer_passages(kb, question, hits)
     assert {h.doc.doc_id for h in best} == {"hcm-du-thao-de-an-dttm-2026-2030"}
-    assert not pick_sentences(kb, question, best, lesson_first=False)
+    title = kb.store.registry()["hcm-du-thao-de-an-dttm-2026-2030"].title
+    assert title.startswith(best[0].chunk.text)  # the best passage is the title's first line
+    picked = pick_sentences(kb, question, best, lesson_first=False)
+    assert picked and all(s.hit.chunk.chunk_id != best[0].chunk.chunk_id for s in picked)
     answer = ask(kb, question.text)
     assert not answer.abstained
-    title = kb.store.registry()["hcm-du-thao-de-an-dttm-2026-2030"].title
     assert {c.doc_id for c in answer.citations} == {"hcm-du-thao-de-an-dttm-2026-2030"}
     assert all(c.quote not in title for c in answer.citations)
 

@@ -149,6 +149,17 @@ def test_a_knowledge_base_without_vietnamese_leaves_the_question_toneless(small_
     assert question.toneless and question.restored == ""
 
 
+def test_a_syllable_no_passage_has_raises_the_support_a_toneless_answer_needs(tones_kb):
+    from kb.answers.abstention import unplaced_syllables
+
+    # "xăng" (petrol) is in no passage, in any tone: evidence the question is off the topic
+    question = read_question(tones_kb, "nguoi dan dung xang")
+    assert unplaced_syllables(tones_kb, question) == ["xang"]
+    assert unplaced_syllables(tones_kb, read_question(tones_kb, "du an xe dap cong cong")) == []
+    # a question typed with its tones is not judged so: its words are the user's own
+    assert unplaced_syllables(tones_kb, read_question(tones_kb, "giá xăng tăng")) == []
+
+
 def test_dense_search_reads_the_restored_question(tones_kb):
     typed, toned = "canh bao ngap lut gui tin nhan", "cảnh báo ngập lụt gửi tin nhắn"
     hits = search(tones_kb, typed, k=3, mode="dense")

@@ -286,7 +286,8 @@ def should_abstain(kb: KnowledgeBase, question: str | Question, hits: list[Hit])
     (``_kept_across``); when the best passage is in the question's own language and its best
     passages miss its distinctive terms (``coverage``); or when no sentence of the best documents
     supports an answer. Across languages a name no passage has is evidence, not a verdict: the
-    best sentence must then reach UNKNOWN_NAME_SUPPORT_FLOOR."""
+    best sentence must then reach UNKNOWN_NAME_SUPPORT_FLOOR, as it must when a toneless question
+    has a syllable no passage has (``unplaced_syllables``)."""
     question = as_question(question)
     if not hits:
         return True
@@ -297,9 +298,27 @@ def should_abstain(kb: KnowledgeBase, question: str | Question, hits: list[Hit])
     if own and not lexically_covered(kb, question, hits):
         return True
     floor = support_floor(question)
-    if unknown:
+    if unknown or unplaced_syllables(kb, question):
         floor = max(floor, UNKNOWN_NAME_SUPPORT_FLOOR)
     return support(kb, question, hits) < floor
+
+
+def unplaced_syllables(kb: KnowledgeBase, question: Question) -> list[str]:
+    """The syllables of a question typed without tones that no passage has in any tone, once the
+    knowledge base's words put its tones back (``kb.retrieval.tones``): "xang" in "gia xang hom
+    nay" is "xăng", which no report mentions. Like a name no passage has, evidence that the
+    knowledge base does not cover what is asked; a verdict never (it may be a word the passages
+    put otherwise). None of the golden and held-out sets' answerable toneless questions has one."""
+    if not question.unaccented or question.toneless:
+        return []
+    return [
+        word
+        for word in _WORD.findall(question.text)
+        if len(word) > 1
+        and word.lower() not in STOP_WORDS
+        and is_vietnamese_syllable(word)
+        and kb.lexical.is_unknown(fold(word.lower()))
+    ]
 
 
 def _verbatim(word: str, question: Question) -> bool:
