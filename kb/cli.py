@@ -355,16 +355,19 @@ class _Bar:
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    from kb.retrieval.search import QueryError, search
+    from kb.retrieval.search import QueryError, read_question, search
 
     kb = _open(settings)
     try:
-        hits = search(kb, args.query, k=args.k, filters=filters_from(args), mode=args.mode)
+        question = read_question(kb, args.query)
+        hits = search(kb, question, k=args.k, filters=filters_from(args), mode=args.mode)
     except QueryError as exc:
         raise UsageError(str(exc)) from exc
     if args.json:
         _print_json(search_json(hits))
         return 0
+    if question.unaccented and not question.toneless:
+        print(f"(typed without tones, read as: {question.restored})\n")
     if not hits:
         print("no results")
     for h in hits:

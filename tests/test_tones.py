@@ -199,3 +199,15 @@ def test_the_answer_says_how_a_toneless_question_was_read(small_kb, kb_cli):
         "vi sao iparking that bai",
     )
     assert json.loads(out)["read_as"] == answer.read_as
+    code, out, _ = kb_cli(
+        "search",
+        "--store",
+        str(small_kb.settings.store),
+        "--collection",
+        small_kb.settings.collection,
+        "--cache-dir",
+        str(small_kb.settings.cache_dir),
+        "vi sao iparking that bai",
+    )
+    assert code == 0
+    assert out.splitlines()[0] == f"(typed without tones, read as: {answer.read_as})"
