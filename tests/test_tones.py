@@ -42,6 +42,19 @@ VI = [
         metadata={"language": "vi", "title": "iParking"},
     ),
     Record(
+        "cameras",
+        "Camera giao thông ở Đà Nẵng được nối về trung tâm điều hành.",
+        metadata={"language": "vi", "title": "Camera giao thông"},
+    ),
+    *(
+        Record(
+            f"cameras-en-{n}",
+            f"Da Nang links {n} traffic cameras to the operations centre of Da Nang.",
+            metadata={"language": "en", "title": "Da Nang traffic cameras"},
+        )
+        for n in range(3)
+    ),
+    Record(
         "flood",
         "Hệ thống cảnh báo ngập lụt gửi tin nhắn cho người dân khi mưa lớn. "
         "Trung tâm điều hành theo dõi mực nước tại các điểm ngập.",
@@ -120,6 +133,12 @@ def test_the_saved_index_keeps_the_capitals(tones_kb):
     assert again.load_current()
     assert again.index.capitals == tones_kb.lexical.index.capitals
     assert again.index.capitals["iparking"] == "iParking"
+
+
+def test_words_are_counted_in_the_passages_not_in_english(tones_kb):
+    # three English reports write "Da Nang" without tones, one Vietnamese passage "Đà Nẵng": a
+    # toneless Vietnamese question means the Vietnamese passage's
+    assert tones_kb.lexical.index.tones.restore("camera o da nang") == "camera ở Đà Nẵng"
 
 
 def test_what_no_passage_has_stays_as_typed(tones_kb):

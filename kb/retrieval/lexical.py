@@ -84,17 +84,29 @@ class _Built:
 
     @cached_property
     def tones(self) -> Tones:
-        """Toneless syllables and their written forms in these passages (``kb.retrieval.tones``)."""
+        """Toneless syllables and their written forms in these passages (``kb.retrieval.tones``),
+        counted in the passages not in English: an English report writes "Da Nang" and
+        "phuong" without tones, which a toneless Vietnamese question does not mean."""
         if self.model is None:
             return Tones({}, lambda a, b: 0)
         vocab = self.model.vocab_dict
-        indptr = self.model.scores["indptr"]
+        scores = self.model.scores
+        indptr = np.asarray(scores["indptr"])
+        read = np.asarray(self.meta["language"]) != "en"
+        # each token's documents among those passages: one pass over the postings
+        within = np.concatenate([[0], np.cumsum(read[np.asarray(scores["indices"])])])
+        counts = within[indptr[1:]] - within[indptr[:-1]]
 
         def pair_count(a: str, b: str) -> int:
             i = vocab.get(f"{canonical_syllable(a)}_{canonical_syllable(b)}")
-            return 0 if i is None else int(indptr[i + 1] - indptr[i])
+            return 0 if i is None or i >= len(counts) else int(counts[i])
 
-        return Tones.from_terms(self.term_df, pair_count, self.capitals)
+        term_df = {
+            t: int(counts[vocab[t]])
+            for t in self.term_df
+            if vocab.get(t, len(counts)) < len(counts)
+        }
+        return Tones.from_terms(term_df, pair_count, self.capitals, int(read.sum()))
 
     @cached_property
     def versions(self) -> dict[str, str]:
