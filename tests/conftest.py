@@ -109,6 +109,16 @@ def small_kb(tmp_path_factory: pytest.TempPathFactory, small_corpus: Path, sessi
     return kb
 
 
+def shared_data(path: Path) -> Path:
+    """A folder of ../shared, which sits beside the clone: a failure in CI, which must have it;
+    a skip elsewhere."""
+    if not path.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"{path} is missing: CI must have ../shared beside the clone")
+        pytest.skip(f"{path} not found (the shared data sits beside the repository)")
+    return path
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

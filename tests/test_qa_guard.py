@@ -17,10 +17,10 @@ abstention 0.325. The floors leave room for the slice's noise (20 questions a ki
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+from conftest import shared_data
 
 from kb.evals.qa import run_qa_eval
 
@@ -38,10 +38,7 @@ LEAST_NEAR_MISS_ABSTENTION = 0.20  # of all near misses
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory: pytest.TempPathFactory, session_cache: Path):
-    if not XQUAD.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"{XQUAD} is missing: CI must have ../shared beside the clone")
-        pytest.skip(f"{XQUAD} not found (the shared data sits beside the repository)")
+    shared_data(XQUAD)
     from kb.settings import load_settings
 
     settings = load_settings(

@@ -194,39 +194,19 @@ def test_the_answer_says_how_a_toneless_question_was_read(small_kb, kb_cli):
     assert answer.to_json()["read_as"] == answer.read_as
     toned = ask(small_kb, "Vì sao iParking thất bại?")
     assert toned.read_as == "" and toned.to_json()["read_as"] == ""
-    code, out, _ = kb_cli(
-        "ask",
+    store = (
         "--store",
-        str(small_kb.settings.store),
+        small_kb.settings.store,
         "--collection",
         small_kb.settings.collection,
         "--cache-dir",
-        str(small_kb.settings.cache_dir),
-        "vi sao iparking that bai",
+        small_kb.settings.cache_dir,
     )
+    code, out, _ = kb_cli("ask", *store, "vi sao iparking that bai")
     assert code == 0
     assert out.splitlines()[0] == f"(Câu hỏi gõ không dấu, được đọc là: “{answer.read_as}”)"
-    code, out, _ = kb_cli(
-        "ask",
-        "--json",
-        "--store",
-        str(small_kb.settings.store),
-        "--collection",
-        small_kb.settings.collection,
-        "--cache-dir",
-        str(small_kb.settings.cache_dir),
-        "vi sao iparking that bai",
-    )
+    code, out, _ = kb_cli("ask", "--json", *store, "vi sao iparking that bai")
     assert json.loads(out)["read_as"] == answer.read_as
-    code, out, _ = kb_cli(
-        "search",
-        "--store",
-        str(small_kb.settings.store),
-        "--collection",
-        small_kb.settings.collection,
-        "--cache-dir",
-        str(small_kb.settings.cache_dir),
-        "vi sao iparking that bai",
-    )
+    code, out, _ = kb_cli("search", *store, "vi sao iparking that bai")
     assert code == 0
     assert out.splitlines()[0] == f"(typed without tones, read as: {answer.read_as})"

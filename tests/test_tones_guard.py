@@ -17,10 +17,10 @@ the whole set it is 0.904 against hybrid's 0.930 (evals/README.md).
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
+from conftest import shared_data
 
 from kb.evals.run import run_retrieval_eval
 
@@ -59,10 +59,7 @@ def _slice(out: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def by_kind(tmp_path_factory: pytest.TempPathFactory, session_cache: Path):
-    if not XQUAD.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"{XQUAD} is missing: CI must have ../shared beside the clone")
-        pytest.skip(f"{XQUAD} not found (the shared data sits beside the repository)")
+    shared_data(XQUAD)
     from kb.settings import load_settings
 
     folder = _slice(tmp_path_factory.mktemp("xquad-tones") / "slice")
