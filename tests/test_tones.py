@@ -37,7 +37,8 @@ VI = [
     ),
     Record(
         "parking",
-        "Hà Nội thí điểm ứng dụng iParking từ năm 2017. Người dân ở Hà Nội trả phí đỗ xe qua iParking "
+        "Hà Nội thí điểm ứng dụng iParking từ năm 2017, với camera AI ở các điểm đỗ. "
+        "Người dân ở Hà Nội trả phí đỗ xe qua iParking "
         "thay cho tiền mặt, và Trung tâm IOC theo dõi số lượt đỗ.",
         metadata={"language": "vi", "title": "iParking"},
     ),
@@ -113,6 +114,9 @@ def test_names_take_the_capitals_the_passages_give_them(tones_kb):
         "người dân trả phí qua iParking ở Hà Nội"
     )
     assert tones.restore("IParking") == "IParking"  # typed with capitals: as typed
+    # "ai" is "AI" in these passages, but "do ai" asks who: a question pair keeps its case
+    assert tones.restore("camera ai o ha noi") == "camera AI ở Hà Nội"
+    assert tones.restore("iparking do ai van hanh").startswith("iParking do ai")
 
 
 def test_capitals_count_only_inside_sentences():

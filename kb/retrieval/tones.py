@@ -117,11 +117,13 @@ class Tones:
         if not found:
             return text
         options = [self._options(m.group(0)) for m in found]
+        asking: set[int] = set()  # the syllables of a question pair: no name's capitals ("do AI")
         for j in range(1, len(found)):
             pair = f"{found[j - 1].group(0)} {found[j].group(0)}"
             if pair.lower() in QUESTION_PAIRS and pair == fold(pair) and _adjacent(text, found, j):
                 first, second = QUESTION_PAIRS[pair.lower()]
                 options[j - 1], options[j] = [(first, 0)], [(second, 0)]
+                asking |= {j - 1, j}
         # best[j][w] = (log-probability of the best path ending in w, the previous word on it)
         best: list[dict[str, tuple[float, str]]] = [
             {w: (math.log(self._share(df)), "") for w, df in options[0]}
@@ -143,12 +145,11 @@ class Tones:
             chosen.append(word)
         chosen.reverse()
         out, at = [], 0
-        for m, word in zip(found, chosen, strict=True):
+        for j, (m, word) in enumerate(zip(found, chosen, strict=True)):
             typed = m.group(0)
             out.append(text[at : m.start()])
             if typed.islower():
-                word = self.capitals.get(word, word)
-                out.append(word)
+                out.append(word if j in asking else self.capitals.get(word, word))
             else:
                 out.append(_cased(word, typed) if word != typed.lower() else typed)
             at = m.end()
