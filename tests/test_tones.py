@@ -214,3 +214,19 @@ def test_the_answer_says_how_a_toneless_question_was_read(small_kb, kb_cli):
     code, out, _ = kb_cli("search", *store, "vi sao iparking that bai")
     assert code == 0
     assert out.splitlines()[0] == f"(typed without tones, read as: {answer.read_as})"
+
+
+def test_postings_are_counted_block_by_block_as_in_one_pass(tones_kb, monkeypatch):
+    import numpy as np
+
+    from kb.retrieval import lexical
+
+    scores = tones_kb.lexical.index.model.scores
+    rows = np.asarray(tones_kb.lexical.index.meta["language"]) != "en"
+    indptr = np.asarray(scores["indptr"])
+    marked = np.concatenate([[0], np.cumsum(rows[np.asarray(scores["indices"])])])
+    reference = marked[indptr[1:]] - marked[indptr[:-1]]
+    assert reference.sum() > 0 and (reference < np.diff(indptr)).any()  # English rows left out
+    for block in (1, 3, lexical._BLOCK):  # blocks of 16, 48 and a million postings
+        monkeypatch.setattr(lexical, "_BLOCK", block)
+        assert np.array_equal(lexical._postings_in(scores, rows), reference)

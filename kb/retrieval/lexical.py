@@ -90,12 +90,8 @@ class _Built:
         if self.model is None:
             return Tones({}, lambda a, b: 0)
         vocab = self.model.vocab_dict
-        scores = self.model.scores
-        indptr = np.asarray(scores["indptr"])
         read = np.asarray(self.meta["language"]) != "en"
-        # each token's documents among those passages: one pass over the postings
-        within = np.concatenate([[0], np.cumsum(read[np.asarray(scores["indices"])])])
-        counts = within[indptr[1:]] - within[indptr[:-1]]
+        counts = _postings_in(self.model.scores, read)
 
         def pair_count(a: str, b: str) -> int:
             i = vocab.get(f"{canonical_syllable(a)}_{canonical_syllable(b)}")
@@ -584,6 +580,23 @@ class LexicalIndex:
                 return []
             top = np.argsort(-scores, kind="stable")[:n]
             return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+
+def _postings_in(scores: dict, rows: np.ndarray) -> np.ndarray:
+    """For each token of a BM25 matrix, how many of the passages ``rows`` marks hold it: one pass
+    over the postings, a block at a time (at 100k chunks they are tens of millions)."""
+    indptr = np.asarray(scores["indptr"])
+    indices = scores["indices"]
+    before = np.zeros(len(indptr), dtype=np.int64)  # marked postings before each token's first
+    running = 0
+    for a in range(0, int(indptr[-1]), _BLOCK * 16):
+        b = min(a + _BLOCK * 16, int(indptr[-1]))
+        seen = np.cumsum(rows[np.asarray(indices[a:b])], dtype=np.int64)
+        lo = int(np.searchsorted(indptr, a + 1, side="left"))  # tokens ending in (a, b]
+        hi = int(np.searchsorted(indptr, b, side="right"))
+        before[lo:hi] = running + seen[indptr[lo:hi] - a - 1]
+        running += int(seen[-1])
+    return np.diff(before)
 
 
 def _release_memory() -> None:
