@@ -230,3 +230,18 @@ def test_postings_are_counted_block_by_block_as_in_one_pass(tones_kb, monkeypatc
     for block in (1, 3, lexical._BLOCK):  # blocks of 16, 48 and a million postings
         monkeypatch.setattr(lexical, "_BLOCK", block)
         assert np.array_equal(lexical._postings_in(scores, rows), reference)
+
+
+def test_a_restored_question_is_judged_on_its_words_as_if_typed_with_tones(tones_kb):
+    from kb.answers.abstention import ABSTAIN_WORD_COVERAGE, coverage, lexically_covered
+
+    # asked in other words than the passage's: few of its syllable pairs are there, which is how
+    # a question that could not be put back is judged, but its terms are
+    question = read_question(tones_kb, "xe dap cua thanh pho da dung vi ly do gi")
+    hits = search(tones_kb, question, k=4)
+    assert hits[0].doc.doc_id == "bikes"
+    assert coverage(tones_kb, question, hits, by_words=True) < ABSTAIN_WORD_COVERAGE
+    assert lexically_covered(tones_kb, question, hits)
+    # one that could not be put back still is judged by its words
+    typed = Question.parse("xe dap cua thanh pho da dung vi ly do gi")
+    assert typed.toneless and not lexically_covered(tones_kb, typed, hits)

@@ -99,7 +99,7 @@ def coverage(
     With the question's ``language``, a passage in the other language is read through the
     glossary (see ``_found_across``)."""
     question = as_question(question)
-    weights, per_passage = _found(kb, question.text, hits, by_words, language)
+    weights, per_passage = _found(kb, question.for_model, hits, by_words, language)
     if not weights:
         return 1.0
     total = sum(weights.values()) or 1.0
@@ -114,9 +114,9 @@ def unmatched_words(
     missing ("bike" in a bike-sharing question answered from passages about BRT)."""
     question = as_question(question)
     best = hits[:COVERAGE_PASSAGES]
-    weights, per_passage = _found(kb, question.text, best, language=question.language)
+    weights, per_passage = _found(kb, question.for_model, best, language=question.language)
     missing = set(weights).difference(*per_passage)
-    stripped = _CITY.sub(" ", question.text)
+    stripped = _CITY.sub(" ", question.for_model)
     phrases: list[tuple[float, int, str]] = []  # weight, start, words
     end = None  # where the last missing word ended, while the run goes on
     for match in re.finditer(r"\w+", stripped):
@@ -348,11 +348,13 @@ def _kept_across(word: str, question: Question) -> bool:
 
 def lexically_covered(kb: KnowledgeBase, question: Question, hits: list[Hit]) -> bool:
     """The question names nothing that no passage has, and its best passages hold enough of
-    its distinctive terms: signals read in the question's own language only."""
+    its distinctive terms: signals read in the question's own language only, with its tones
+    put back (``kb.retrieval.tones``) when it was typed without them; words, not syllables,
+    when they could not be."""
     if unknown_words(kb, question):
         return False
     best = hits[:COVERAGE_PASSAGES]
-    if question.unaccented:  # as typed: a word put back may be the knowledge base's, not the user's
+    if question.toneless:
         return coverage(kb, question, best, by_words=True) >= ABSTAIN_WORD_COVERAGE
     return coverage(kb, question, best, language=question.language) >= ABSTAIN_COVERAGE
 
@@ -388,9 +390,10 @@ def weak_match(kb: KnowledgeBase, question: str | Question, hits: list[Hit]) -> 
     """The best passages pass the abstention checks but hold less than WEAK_COVERAGE of the
     question's distinctive terms: the answer may be about a neighbouring topic (a bike-sharing
     question answered from passages about BRT), so the reader is told to check the sources.
-    Vietnamese typed without tones is not judged: its coverage is counted on another scale."""
+    Vietnamese typed without tones that could not be put back is not judged: its coverage is
+    counted on another scale."""
     question = as_question(question)
-    if not hits or question.unaccented:
+    if not hits or question.toneless:
         return False
     coverage_ = coverage(kb, question, hits[:COVERAGE_PASSAGES], language=question.language)
     return coverage_ < WEAK_COVERAGE
