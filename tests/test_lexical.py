@@ -17,6 +17,7 @@ from ingest import Record, ingest_paths, ingest_records
 from kb.knowledge_base import open_kb
 from kb.retrieval.lexical import LexicalIndex
 from kb.retrieval.search import search
+from kb.retrieval.tokenize import STEM_PREFIX
 from kb.settings import load_settings
 from kb.store.chroma import Store
 from kb.types import Filters
@@ -96,6 +97,70 @@ def test_new_style_tone_query_prefers_the_same_word_in_old_style(tone_kb):
     # so the new-style query scores exactly like the old-style spelling of the passage
     old_style = {cid.split("#")[0]: s for cid, s in tone_kb.lexical.search("hòa", 10)}
     assert by_doc == pytest.approx(old_style)
+
+
+# -- English words ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def english_kb(tmp_path_factory, session_cache):
+    """English passages, and a Vietnamese one with an English word in it."""
+    store = tmp_path_factory.mktemp("english-store")
+    settings = load_settings(
+        env={}, store=str(store), cache_dir=str(session_cache), collection="english"
+    )
+    kb = open_kb(settings)
+    same = "Twelve streets have sensors in the city of the future."
+    records = [
+        Record("installed", "The city installed parking sensors.", metadata={"language": "en"}),
+        Record("same-en", same, metadata={"language": "en"}),
+        Record("same-vi", same, metadata={"language": "vi"}),  # as if it were Vietnamese
+        Record("vi", "Thành phố mở bãi parking thông minh.", metadata={"language": "vi"}),
+    ]
+    report = ingest_records(kb, records)
+    assert not report.failed, report.failed
+    return kb
+
+
+def _bm25(kb, query: str, english: bool) -> dict[str, float]:
+    index = kb.lexical.index
+    scores = kb.lexical.scores(query, index, english=english)
+    return {cid.split("#")[0]: float(s) for cid, s in zip(index.ids, scores, strict=True)}
+
+
+def test_an_english_question_meets_other_forms_of_its_words(english_kb):
+    # "sensor installation" is written nowhere: only the stems meet "installed parking sensors"
+    assert _bm25(english_kb, "sensor installation", english=False)["installed"] == 0
+    stemmed = _bm25(english_kb, "sensor installation", english=True)
+    assert stemmed["installed"] > stemmed["same-en"] > 0  # both stems against one
+    hits = search(english_kb, "Where was the sensor installation?", k=1, mode="bm25")
+    assert hits[0].doc.doc_id == "installed"
+
+
+def test_only_english_passages_are_read_by_stems(english_kb):
+    # the Vietnamese passage has "parking" as written, not its stem
+    scores = _bm25(english_kb, "parks", english=True)
+    assert scores["installed"] > 0
+    assert scores["vi"] == 0
+    assert _bm25(english_kb, "parking", english=True)["vi"] > 0  # the word itself still meets
+    index = english_kb.lexical.index
+    assert not any(t.startswith(STEM_PREFIX) for t in index.term_df)  # words, not stems
+
+
+def test_stems_do_not_make_a_passage_longer(english_kb):
+    # the same text in an English and a "Vietnamese" passage: the English one also has stems,
+    # which must not count in its length, so a question that is not English scores both alike
+    scores = _bm25(english_kb, "streets sensors", english=False)
+    assert scores["same-en"] == pytest.approx(scores["same-vi"]) and scores["same-en"] > 0
+
+
+def test_an_english_question_is_read_as_words_not_phrases(english_kb):
+    # bigrams of English words are phrases ("of_the"): word order must not change the scores
+    assert _bm25(english_kb, "city of future", english=True) == pytest.approx(
+        _bm25(english_kb, "future of city", english=True)
+    )
+    # where a Vietnamese reading (syllable pairs are words there) does see the order
+    assert _bm25(english_kb, "city of future", english=False) != pytest.approx(
+        _bm25(english_kb, "future of city", english=False)
+    )
 
 
 # -- freshness ---------------------------------------------------------------------------------

@@ -12,11 +12,14 @@ import pytest
 
 from kb.retrieval.tokenize import (
     FOLD_PREFIX,
+    STEM_PREFIX,
     TOKENIZER_VERSION,
     canonical_syllable,
+    english_query_tokens,
     exact_tokens,
     folded_tokens,
     index_tokens,
+    stemmed_tokens,
     syllable_runs,
 )
 from kb.text import detect_language, fold, has_diacritics, nfc
@@ -184,3 +187,18 @@ def test_no_tokens_for_punctuation_only():
 )
 def test_detect_language(text, lang):
     assert detect_language(text) == lang
+
+
+# -- English words -------------------------------------------------------------------------------
+def test_stems_are_english_words_only():
+    assert stemmed_tokens("The cities installed parking sensors") == [
+        STEM_PREFIX + s for s in ("the", "citi", "instal", "park", "sensor")
+    ]
+    # a word with Vietnamese marks is no English word; one without may be either, and is stemmed
+    assert stemmed_tokens("Hà Nội parking") == [STEM_PREFIX + "park"]
+
+
+def test_an_english_question_has_no_bigrams():
+    tokens = english_query_tokens("Why did the iParking pilot fail?")
+    assert tokens == ["why", "did", "the", "iparking", "pilot", "fail"]
+    assert any("_" in t for t in exact_tokens("Why did the iParking pilot fail?"))

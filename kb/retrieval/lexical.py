@@ -32,11 +32,14 @@ import numpy as np
 from kb.retrieval.dense import centred_cosines, centred_norms, language_centres, mixed
 from kb.retrieval.tokenize import (
     FOLD_PREFIX,
+    STEM_PREFIX,
     TOKENIZER_VERSION,
     canonical_syllable,
+    english_query_tokens,
     exact_tokens,
     folded_tokens,
     index_tokens,
+    stemmed_tokens,
 )
 from kb.retrieval.tones import Casing, Tones
 from kb.store.chroma import PAGE, Store, StoredChunk, StoreError
@@ -45,6 +48,7 @@ from kb.types import DocMeta, Filters
 
 log = logging.getLogger(__name__)
 FOLD_WEIGHT = 0.5
+STEM_WEIGHT = 1.0  # an English question's stems, beside its words (evals/README.md, fifth round)
 FORMAT = "5"  # part of a saved index's name: a change to what is saved makes old saves unread
 RERANK = 64  # passages also scored by their best claim, per question
 SENTENCE_SHARE = 0.25  # of such a passage's similarity, its best claim's
@@ -243,7 +247,11 @@ class LexicalIndex:
             doc = registry.get(sc.chunk.doc_id)
             if sc.version != getattr(doc, "version", None):
                 continue
-            terms.add(index_tokens(passage_text(doc.title, sc.chunk.section, sc.chunk.text)))
+            text = passage_text(doc.title, sc.chunk.section, sc.chunk.text)
+            tokens = index_tokens(text)
+            # an English passage's stems: another reading of its words, not a longer passage
+            stems = stemmed_tokens(text) if doc.language == "en" else []
+            terms.add(tokens + stems, length=len(tokens))
             casing.add(sc.chunk.text)
             live.append((sc.chunk.chunk_id, sc.chunk.doc_id, sc.version, sc.chunk.is_reference))
             if len(live) % PAGE == 0:
@@ -478,19 +486,27 @@ class LexicalIndex:
             keep &= index.meta["access"] == "public"
         return keep
 
-    def scores(self, query: str, index: _Built | None = None) -> np.ndarray:
-        """BM25 score of every indexed chunk: exact tokens, plus folded ones weighted lower."""
+    def scores(self, query: str, index: _Built | None = None, english: bool = False) -> np.ndarray:
+        """BM25 score of every indexed chunk: exact tokens, plus folded ones weighted lower. An
+        English question (``english``) is read as words, without bigrams, and also by its words'
+        stems, which English passages are indexed under."""
         index = index or self.index
         if index.model is None:
             return np.zeros(len(index.ids), dtype=np.float32)
         vocab = index.model.vocab_dict
-        exact = [t for t in dict.fromkeys(exact_tokens(query)) if t in vocab]
-        folded = [t for t in dict.fromkeys(folded_tokens(query)) if t in vocab]
+        exact = english_query_tokens(query) if english else exact_tokens(query)
+        folded = folded_tokens(query)
+        if english:
+            folded = [t for t in folded if "_" not in t]
         total = np.zeros(len(index.ids), dtype=np.float32)
-        if exact:
-            total += index.model.get_scores(exact)
-        if folded:
-            total += FOLD_WEIGHT * index.model.get_scores(folded)
+        for tokens, weight in (
+            (exact, 1.0),
+            (folded, FOLD_WEIGHT),
+            (stemmed_tokens(query) if english else [], STEM_WEIGHT),
+        ):
+            known = [t for t in dict.fromkeys(tokens) if t in vocab]
+            if known:
+                total += weight * index.model.get_scores(known)
         return total
 
     def similarities(
@@ -723,14 +739,14 @@ class _Terms:
         self.counts: list[np.ndarray] = []
         self.lengths: list[int] = []
 
-    def add(self, tokens: list[str]) -> None:
+    def add(self, tokens: list[str], length: int) -> None:
         counted = Counter(tokens)
         vocab = self.vocab
         n = len(counted)
         ids = (vocab.setdefault(t, len(vocab)) for t in counted)
         self.ids.append(np.fromiter(ids, dtype=np.int32, count=n))
         self.counts.append(np.fromiter(counted.values(), dtype=np.int32, count=n))
-        self.lengths.append(len(tokens))
+        self.lengths.append(length)
 
     def model(self, order: list[int]) -> tuple[object | None, dict[str, int]]:
         """The BM25 index of the passages ``order`` names, in that order, and each syllable's
@@ -782,7 +798,11 @@ class _Terms:
         indptr = np.zeros(len(df) + 1, dtype=np.int64)
         np.cumsum(df, out=indptr[1:])
         model.scores = {"data": data, "indices": indices, "indptr": indptr, "num_docs": n_docs}
-        term_df = {t: int(df[i]) for t, i in vocab.items() if "_" not in t}
+        term_df = {
+            t: int(df[i])
+            for t, i in vocab.items()
+            if "_" not in t and not t.startswith(STEM_PREFIX)
+        }
         if "" not in vocab:
             vocab[""] = len(df)
         model.vocab_dict = vocab

@@ -103,7 +103,7 @@ def _search_once(
             vector, question.language, built, keep, by_sentence=not question.toneless
         )[keep]
     if mode != "dense":
-        lexical = index.scores(question.text, built)[keep]
+        lexical = index.scores(question.text, built, english=question.language == "en")[keep]
     found: dict[str, StoredChunk] = {}
     if vector is not None and served != generation:
         # chunks written since the index was built: Chroma has them, scored the same way
