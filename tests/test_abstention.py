@@ -4,9 +4,17 @@ no passage has."""
 
 from __future__ import annotations
 
-from kb.answers.abstention import content_words, coverage, unknown_words, unmatched_words
+from kb.answers.abstention import (
+    content_words,
+    coverage,
+    missing_names,
+    question_names,
+    unknown_words,
+    unmatched_words,
+)
 from kb.answers.ask import ask
 from kb.retrieval.glossary import default_glossary
+from kb.retrieval.question import Question
 from kb.retrieval.search import search
 
 
@@ -116,3 +124,31 @@ def test_a_word_of_a_vietnamese_question_may_be_translated_in_an_english_passage
     assert answer.citations[0].doc_id == "t-dn-wifi"
     # in an English question a toned word is a name written the same in a Vietnamese passage
     assert ask(small_kb, "Where did Đà Nẵng offer free Wi-Fi to Du Khách?").abstained
+
+
+def test_a_questions_names_and_figures():
+    def names(text: str, across: bool = False) -> list[str]:
+        return question_names(Question.parse(text), across=across)
+
+    assert names("When did France take control of Algeria in 1830?") == [
+        "France",
+        "Algeria",
+        "1830",
+    ]
+    # a capital inside a word names it; the first word of a sentence is not a name, a city
+    # is no name (every passage is about one), and a one-character figure is too common
+    assert names("How many iHanoi accounts did Hà Nội have in phase 1?") == ["iHanoi"]
+    assert names("TP.HCM đã triển khai 5G ở đâu? Ai làm?") == ["5G"]
+    # across languages, a Vietnamese name is translated ("Pháp" is "France"); an acronym or a
+    # foreign name is written alike
+    assert names("Anh tuyên chiến với Pháp năm nào?") == ["Pháp"]
+    assert names("Anh tuyên chiến với Pháp năm nào?", across=True) == []
+    assert names("Công ty Viettel ký hợp đồng với VNPT khi nào?", across=True) == [
+        "Viettel",
+        "VNPT",
+    ]
+
+
+def test_the_names_a_passage_lacks_tones_and_case_aside(small_kb):
+    hit = next(h for h in search(small_kb, "iParking Hà Nội", k=5) if "iParking" in h.chunk.text)
+    assert missing_names(["IPARKING", "Tokyo", "2099"], hit) == ["Tokyo", "2099"]

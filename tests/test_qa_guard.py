@@ -12,7 +12,10 @@ Measured on this slice when the floors were set: fact recall 0.95 same language 
 language; first citation right 1.00 / 0.78; false abstention 0.05 of all answerable questions;
 near-miss abstention 0.35. Measured again when they were raised (3 December, evening): fact
 recall 1.00 / 0.75, first citation right 1.00 / 0.79, false abstention 0.025, near-miss
-abstention 0.325. The floors leave room for the slice's noise (20 questions a kind).
+abstention 0.325. Near-miss abstention raised again (3 December, night) once a best passage
+without most of the question's names and figures needs closer support: 0.45 on the slice (the
+code before, 0.325, fails the new floor). The floors leave room for the slice's noise (20
+questions a kind).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ FLOORS = {  # (kind, figure): the least it may be
     ("cross", "first_citation_right"): 0.65,
 }
 MOST_FALSE_ABSTENTION = 0.075  # of all answerable questions (3 of 40)
-LEAST_NEAR_MISS_ABSTENTION = 0.20  # of all near misses
+LEAST_NEAR_MISS_ABSTENTION = 0.35  # of all near misses
 
 
 @pytest.fixture(scope="module")
