@@ -7,6 +7,7 @@ from __future__ import annotations
 from kb.answers.abstention import (
     content_words,
     coverage,
+    known_names,
     missing_names,
     question_names,
     unknown_words,
@@ -147,6 +148,12 @@ def test_a_questions_names_and_figures():
         "Viettel",
         "VNPT",
     ]
+
+
+def test_only_the_names_some_passage_has_show_which_passage_is_best(small_kb):
+    question = Question.parse("Did iParking reach Tokyo by 2099?")
+    assert question_names(question) == ["iParking", "Tokyo", "2099"]
+    assert known_names(small_kb, question) == ["iParking"]
 
 
 def test_the_names_a_passage_lacks_tones_and_case_aside(small_kb):

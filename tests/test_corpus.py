@@ -269,7 +269,7 @@ def test_a_best_passage_without_the_questions_names_needs_closer_support(corpus_
     kb, _ = corpus_kb
     parsed = read_question(kb, question)
     hits = search(kb, parsed, k=CANDIDATE_HITS, filters=parsed.scope(None))
-    names = abstention.question_names(parsed, across=not abstention.own_language(parsed, hits))
+    names = abstention.known_names(kb, parsed, across=not abstention.own_language(parsed, hits))
     assert names and abstention.missing_names(names, hits[0]) == names
     # the ordinary floor would answer it: the missing names are what refuses it
     support = abstention.support(kb, parsed, hits)
