@@ -58,7 +58,7 @@ UNKNOWN_NAME_SUPPORT_FLOOR = 0.40
 # passage (``missing_names``): evidence that the passage is a neighbour of the answer, not the
 # answer (another paragraph of the same article, another year of the same project), so the best
 # sentence must reach this (chosen on xquad-dev and the golden, held-out and probe sets
-# together: evals/README.md, "Names and figures the best passage lacks")
+# together: evals/README.md, "English words, and names the best passage lacks")
 MISSING_NAMES_SUPPORT_FLOOR = 0.35
 SUPPORT_DOCS = 2  # the best documents whose sentences are read for support
 ABSTAIN_COVERAGE = 0.25
@@ -316,9 +316,8 @@ def should_abstain(kb: KnowledgeBase, question: str | Question, hits: list[Hit])
 def question_names(question: Question, across: bool = False) -> list[str]:
     """The names and figures a question gives: numbers, acronyms, words with a capital inside
     them, and capitalised words inside the question (not the cities, which every passage is
-    about). ``across`` (for a passage in another
-    language) keeps the numbers and the names written alike in both languages only: "Pháp" is
-    "France" there."""
+    about). ``across`` (for a passage in another language) keeps the numbers and the names
+    written alike in both languages only: "Pháp" is "France" there."""
     stripped = _CITY.sub(" ", question.text)
     out = []
     for match in _NAME_OR_FIGURE.finditer(stripped):
