@@ -178,6 +178,9 @@ class Answer:
     # figure asked for (kb.retrieval.answer_type) that the nearest documents do not give
     missing: list[str] = field(default_factory=list)
     wanted: str | None = None
+    # ... or the names and figures of the question that the closest passage lacks
+    # (kb.answers.abstention.lacked_names)
+    lacked: list[str] = field(default_factory=list)
     # answered, but the passages hold little of the question's wording
     # (kb.answers.abstention.weak_match), and the question's words they lack
     # (kb.answers.abstention.unmatched_words)
@@ -201,6 +204,7 @@ class Answer:
             ],
             "missing": self.missing,
             "wanted": self.wanted,
+            "lacked": self.lacked,
             "weak_match": self.weak_match,
             "unmatched": self.unmatched,
             "lessons": self.lessons.to_json() if self.lessons else None,

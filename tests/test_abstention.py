@@ -159,3 +159,14 @@ def test_only_the_names_some_passage_has_show_which_passage_is_best(small_kb):
 def test_the_names_a_passage_lacks_tones_and_case_aside(small_kb):
     hit = next(h for h in search(small_kb, "iParking Hà Nội", k=5) if "iParking" in h.chunk.text)
     assert missing_names(["IPARKING", "Tokyo", "2099"], hit) == ["Tokyo", "2099"]
+
+
+def test_a_reason_names_what_no_document_has_before_what_the_closest_passage_lacks():
+    from kb.answers.evidence import abstain_reason
+    from kb.types import Answer
+
+    lacked = Answer(text="", abstained=True, lacked=["Viettel"])
+    assert abstain_reason(lacked, "en") == "The closest passage does not mention: Viettel."
+    assert abstain_reason(lacked, "vi") == "Đoạn văn gần nhất không nhắc đến: Viettel."
+    both = Answer(text="", abstained=True, missing=["Tokyo"], lacked=["Viettel"])
+    assert abstain_reason(both, "en") == "No document mentions: Tokyo."

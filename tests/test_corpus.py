@@ -274,7 +274,20 @@ def test_a_best_passage_without_the_questions_names_needs_closer_support(corpus_
     # the ordinary floor would answer it: the missing names are what refuses it
     support = abstention.support(kb, parsed, hits)
     assert abstention.SUPPORT_FLOOR <= support < abstention.MISSING_NAMES_SUPPORT_FLOOR
-    assert ask(kb, question).abstained
+    answer = ask(kb, question)
+    assert answer.abstained
+    assert answer.lacked and answer.to_json()["lacked"] == answer.lacked  # and says why
+
+
+def test_an_abstention_names_what_the_closest_passage_lacks(corpus_kb):
+    from kb.answers.ask import ask
+
+    kb, _ = corpus_kb
+    answer = ask(kb, "How did Hà Nội's digital twin of the Old Quarter perform?")
+    assert answer.lacked == ["Old Quarter"]  # adjacent names as the question writes them
+    assert "The closest passage does not mention: Old Quarter." in answer.text
+    answer = ask(kb, "TP.HCM đã triển khai 5G cho xe tự lái ở đâu?")
+    assert "Đoạn văn gần nhất không nhắc đến: 5G." in answer.text
 
 
 def test_a_best_passage_with_most_of_the_questions_names_is_answered(corpus_kb):

@@ -307,10 +307,32 @@ def should_abstain(kb: KnowledgeBase, question: str | Question, hits: list[Hit])
     floor = support_floor(question)
     if unknown or unplaced_syllables(kb, question):
         floor = max(floor, UNKNOWN_NAME_SUPPORT_FLOOR)
-    names = known_names(kb, question, across=not own)
-    if names and 2 * len(missing_names(names, hits[0])) > len(names):
+    if lacked_names(kb, question, hits):
         floor = max(floor, MISSING_NAMES_SUPPORT_FLOOR)
     return support(kb, question, hits) < floor
+
+
+def lacked_names(kb: KnowledgeBase, question: Question, hits: list[Hit]) -> list[str]:
+    """The names and figures of the question that its best passage lacks, when it lacks most of
+    those some passage has (``known_names``, ``missing_names``); none otherwise."""
+    if not hits:
+        return []
+    names = known_names(kb, question, across=not own_language(question, hits))
+    lacked = set(missing_names(names, hits[0]))
+    if 2 * len(lacked) <= len(names):
+        return []
+    phrases: list[str] = []  # adjacent names joined, as the question writes them: "Old Quarter"
+    end = None
+    for match in _NAME_OR_FIGURE.finditer(question.text):
+        if match.group(0) not in lacked:
+            end = None
+        elif end is not None and not question.text[end : match.start()].strip():
+            phrases[-1] += question.text[end : match.end()]
+        else:
+            phrases.append(match.group(0))
+        if match.group(0) in lacked:
+            end = match.end()
+    return list(dict.fromkeys(phrases))
 
 
 def question_names(question: Question, across: bool = False) -> list[str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from kb.answers.abstention import should_abstain, unknown_words
+from kb.answers.abstention import lacked_names, should_abstain, unknown_words
 from kb.answers.passages import anchored
 from kb.answers.wording import TEXTS, city_name
 from kb.retrieval.question import Question
@@ -27,15 +27,20 @@ def evidence(
     answers (the same for the offline answerer and the LLM)."""
     hits = search(kb, q, k=k, filters=q.scope(filters))
     if should_abstain(kb, q, hits):
-        return hits, abstain(hits, q, unknown_words(kb, q))
+        return hits, abstain(hits, q, unknown_words(kb, q), lacked=lacked_names(kb, q, hits))
     return anchored(kb, q, hits), None
 
 
 def abstain(
-    hits: list[Hit], q: Question, missing: list[str] | None = None, wanted: str | None = None
+    hits: list[Hit],
+    q: Question,
+    missing: list[str] | None = None,
+    wanted: str | None = None,
+    lacked: list[str] | None = None,
 ) -> Answer:
-    """ "No document answers this", why when it can be said (the names no document has, or the
-    kind of figure the nearest documents do not give), and the nearest documents."""
+    """ "No document answers this", why when it can be said (the names no document has, the
+    names the closest passage lacks, or the kind of figure the nearest documents do not give),
+    and the nearest documents."""
     lang = q.language or "en"
     nearest = nearest_docs(hits)
     t = TEXTS[lang]
@@ -44,6 +49,7 @@ def abstain(
         abstained=True,
         nearest=nearest,
         missing=list(dict.fromkeys(missing or [])),
+        lacked=list(dict.fromkeys(lacked or [])) if nearest and not missing else [],
         wanted=wanted if nearest else None,
     )
     reason = abstain_reason(answer, lang)
@@ -58,11 +64,13 @@ def abstain(
 
 def abstain_reason(answer: Answer, lang: str) -> str:
     """Why the answerer abstained, in ``lang`` (the question's, or the interface's), when it can
-    say: "No document mentions: Huế." or "The nearest documents do not give the amount of money
-    asked for." """
+    say: "No document mentions: Huế.", "The closest passage does not mention: Viettel." or "The
+    nearest documents do not give the amount of money asked for." """
     t = TEXTS.get(lang, TEXTS["en"])
     if answer.missing:
         return f"{t['missing']}: " + ", ".join(answer.missing) + "."
+    if answer.lacked:
+        return f"{t['lacked']}: " + ", ".join(answer.lacked) + "."
     if answer.wanted:
         return t["wanted"].format(what=t["figures"][answer.wanted])
     return ""

@@ -11,6 +11,7 @@ TEXTS = {
     "vi": {
         "abstain": "Không có tài liệu nào trong kho trả lời câu hỏi này.",
         "missing": "Không tài liệu nào nhắc đến",
+        "lacked": "Đoạn văn gần nhất không nhắc đến",
         "multi": "3 thành phố",
         "wanted": "Các tài liệu gần nhất không nêu {what} được hỏi.",
         "figures": {
@@ -35,6 +36,7 @@ TEXTS = {
     "en": {
         "abstain": "No document in the knowledge base answers this question.",
         "missing": "No document mentions",
+        "lacked": "The closest passage does not mention",
         "multi": "3 cities",
         "wanted": "The nearest documents do not give the {what} asked for.",
         "figures": {
