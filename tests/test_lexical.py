@@ -52,24 +52,29 @@ def test_unaccented_query_scores_like_its_folded_half(small_kb):
     assert accented[top] > unaccented[top] > 0
 
 
+def _kb_of(tmp_path_factory, session_cache, name: str, records: list[Record]):
+    """A knowledge base of its own holding ``records``."""
+    store = tmp_path_factory.mktemp(f"{name}-store")
+    settings = load_settings(
+        env={}, store=str(store), cache_dir=str(session_cache), collection=name
+    )
+    kb = open_kb(settings)
+    report = ingest_records(kb, records)
+    assert not report.failed, report.failed
+    return kb
+
+
 # -- exact over folded -------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def tone_kb(tmp_path_factory, session_cache):
     """Four one-line documents whose words differ only by their tones."""
-    store = tmp_path_factory.mktemp("tone-store")
-    settings = load_settings(
-        env={}, store=str(store), cache_dir=str(session_cache), collection="tones"
-    )
-    kb = open_kb(settings)
     records = [
         Record("open", "Thành phố mở cổng dữ liệu cho người dân.", metadata={"language": "vi"}),
         Record("fat", "Giá mỡ lợn tăng tại chợ đầu mối.", metadata={"language": "vi"}),
         Record("peace", "Chương trình hòa nhập.", metadata={"language": "vi"}),  # old style
         Record("fire", "Chương trình hỏa hoạn.", metadata={"language": "vi"}),
     ]
-    report = ingest_records(kb, records)
-    assert not report.failed, report.failed
-    return kb
+    return _kb_of(tmp_path_factory, session_cache, "tones", records)
 
 
 def test_exact_match_scores_above_a_folded_only_match(tone_kb):
@@ -103,11 +108,6 @@ def test_new_style_tone_query_prefers_the_same_word_in_old_style(tone_kb):
 @pytest.fixture(scope="module")
 def english_kb(tmp_path_factory, session_cache):
     """English passages, and a Vietnamese one with an English word in it."""
-    store = tmp_path_factory.mktemp("english-store")
-    settings = load_settings(
-        env={}, store=str(store), cache_dir=str(session_cache), collection="english"
-    )
-    kb = open_kb(settings)
     same = "Twelve streets have sensors in the city of the future."
     records = [
         Record("installed", "The city installed parking sensors.", metadata={"language": "en"}),
@@ -115,9 +115,7 @@ def english_kb(tmp_path_factory, session_cache):
         Record("same-vi", same, metadata={"language": "vi"}),  # as if it were Vietnamese
         Record("vi", "Thành phố mở bãi parking thông minh.", metadata={"language": "vi"}),
     ]
-    report = ingest_records(kb, records)
-    assert not report.failed, report.failed
-    return kb
+    return _kb_of(tmp_path_factory, session_cache, "english", records)
 
 
 def _bm25(kb, query: str, english: bool) -> dict[str, float]:
