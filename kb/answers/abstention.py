@@ -54,12 +54,13 @@ COMPARE_SUPPORT_FLOOR = 0.20
 # answerable other-language questions of xquad-dev is 0.47; 0.35 to 0.45 move neither the golden
 # nor the held-out figures; evals/README.md, "Names across languages")
 UNKNOWN_NAME_SUPPORT_FLOOR = 0.40
-# most of the names and figures a question gives, that some passage has, missing from its best
-# passage (``missing_names``): evidence that the passage is a neighbour of the answer, not the
-# answer (another paragraph of the same article, another year of the same project), so the best
-# sentence must reach this (chosen on xquad-dev and the golden, held-out and probe sets
-# together: evals/README.md, "English words, and names the best passage lacks")
-MISSING_NAMES_SUPPORT_FLOOR = 0.35
+# signs that the best passage is a neighbour of the answer, not the answer (another paragraph of
+# the same article, another year of the same project): it lacks most of the names and figures
+# the question gives that some passage has (``lacked_names``), or, in the question's language,
+# holds little of its wording (``weak_match``). The best sentence must then reach this (chosen
+# on xquad-dev and the golden, held-out and probe sets together: evals/README.md, "English
+# words, and names the best passage lacks")
+NEIGHBOUR_SUPPORT_FLOOR = 0.35
 SUPPORT_DOCS = 2  # the best documents whose sentences are read for support
 ABSTAIN_COVERAGE = 0.25
 # Vietnamese typed without tones: one folded syllable stands for several words ("pho" is phố and
@@ -307,8 +308,8 @@ def should_abstain(kb: KnowledgeBase, question: str | Question, hits: list[Hit])
     floor = support_floor(question)
     if unknown or unplaced_syllables(kb, question):
         floor = max(floor, UNKNOWN_NAME_SUPPORT_FLOOR)
-    if lacked_names(kb, question, hits):
-        floor = max(floor, MISSING_NAMES_SUPPORT_FLOOR)
+    if lacked_names(kb, question, hits) or (own and weak_match(kb, question, hits)):
+        floor = max(floor, NEIGHBOUR_SUPPORT_FLOOR)
     return support(kb, question, hits) < floor
 
 
