@@ -124,21 +124,30 @@ def unmatched_words(
     weights, per_passage = _found(kb, question.for_model, best, language=question.language)
     missing = set(weights).difference(*per_passage)
     stripped = _CITY.sub(" ", question.for_model)
-    phrases: list[tuple[float, int, str]] = []  # weight, start, words
-    end = None  # where the last missing word ended, while the run goes on
-    for match in re.finditer(r"\w+", stripped):
-        term = fold(match.group(0).lower())
-        if term not in missing:
-            end = None
-            continue
-        if end is not None and not stripped[end : match.start()].strip(" -"):
-            weight, start, _ = phrases[-1]
-            phrases[-1] = (max(weight, weights[term]), start, stripped[start : match.end()])
-        else:
-            phrases.append((weights[term], match.start(), match.group(0)))
-        end = match.end()
+    phrases = [
+        (max(weights[fold(w.lower())] for w in _TOKEN.findall(phrase)), start, phrase)
+        for start, phrase in _adjacent(stripped, lambda w: fold(w.lower()) in missing)
+    ]
     rarest = sorted(phrases, key=lambda p: -p[0])[:most]
     return [words for _, _, words in sorted(rarest, key=lambda p: p[1])]
+
+
+def _adjacent(text: str, keep: Callable[[str], bool]) -> list[tuple[int, str]]:
+    """The runs of words of ``text`` that ``keep`` accepts, adjacent ones joined as the text
+    writes them ("interest rate", "Old Quarter"), with where each starts."""
+    runs: list[tuple[int, str]] = []
+    end = None  # where the last kept word ended, while the run goes on
+    for match in _TOKEN.finditer(text):
+        if not keep(match.group(0)):
+            end = None
+            continue
+        if end is not None and not text[end : match.start()].strip(" -"):
+            start, _ = runs[-1]
+            runs[-1] = (start, text[start : match.end()])
+        else:
+            runs.append((match.start(), match.group(0)))
+        end = match.end()
+    return runs
 
 
 def _found(
@@ -222,7 +231,7 @@ def _has(folded_text: str, folded_phrase: str) -> bool:
 
 _WORD = re.compile(r"[^\W\d_]+")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s*)$")
-_NAME_OR_FIGURE = re.compile(r"[^\W_]+")
+_TOKEN = re.compile(r"[^\W_]+")  # a word or a number
 # longest first: "recommendations" -> "recommend"
 _SUFFIXES = ("ations", "ation", "ments", "ions", "ment", "ing", "ion", "ers", "es", "ed", "er", "s")
 
@@ -322,18 +331,9 @@ def lacked_names(kb: KnowledgeBase, question: Question, hits: list[Hit]) -> list
     lacked = set(missing_names(names, hits[0]))
     if 2 * len(lacked) <= len(names):
         return []
-    phrases: list[str] = []  # adjacent names joined, as the question writes them: "Old Quarter"
-    end = None
-    for match in _NAME_OR_FIGURE.finditer(question.text):
-        if match.group(0) not in lacked:
-            end = None
-        elif end is not None and not question.text[end : match.start()].strip():
-            phrases[-1] += question.text[end : match.end()]
-        else:
-            phrases.append(match.group(0))
-        if match.group(0) in lacked:
-            end = match.end()
-    return list(dict.fromkeys(phrases))
+    return list(
+        dict.fromkeys(phrase for _, phrase in _adjacent(question.text, lacked.__contains__))
+    )
 
 
 def question_names(question: Question, across: bool = False) -> list[str]:
@@ -343,7 +343,7 @@ def question_names(question: Question, across: bool = False) -> list[str]:
     written alike in both languages only: "Pháp" is "France" there."""
     stripped = _CITY.sub(" ", question.text)
     out = []
-    for match in _NAME_OR_FIGURE.finditer(stripped):
+    for match in _TOKEN.finditer(stripped):
         word = match.group(0)
         if len(word) < 2 or word.lower() in STOP_WORDS:
             continue
@@ -373,9 +373,7 @@ def missing_names(names: list[str], hit: Hit) -> list[str]:
     """The names and figures a passage (its text, section and title) does not have, tones and
     case aside."""
     words = set(
-        _NAME_OR_FIGURE.findall(
-            fold(f"{hit.doc.title} {hit.chunk.section} {hit.chunk.text}".lower())
-        )
+        _TOKEN.findall(fold(f"{hit.doc.title} {hit.chunk.section} {hit.chunk.text}".lower()))
     )
     return [name for name in names if fold(name.lower()) not in words]
 
