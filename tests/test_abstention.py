@@ -9,7 +9,6 @@ from kb.answers.abstention import (
     coverage,
     known_names,
     missing_names,
-    question_names,
     unknown_words,
     unmatched_words,
 )
@@ -127,32 +126,9 @@ def test_a_word_of_a_vietnamese_question_may_be_translated_in_an_english_passage
     assert ask(small_kb, "Where did Đà Nẵng offer free Wi-Fi to Du Khách?").abstained
 
 
-def test_a_questions_names_and_figures():
-    def names(text: str, across: bool = False) -> list[str]:
-        return question_names(Question.parse(text), across=across)
-
-    assert names("When did France take control of Algeria in 1830?") == [
-        "France",
-        "Algeria",
-        "1830",
-    ]
-    # a capital inside a word names it; the first word of a sentence is not a name, a city
-    # is no name (every passage is about one), and a one-character figure is too common
-    assert names("How many iHanoi accounts did Hà Nội have in phase 1?") == ["iHanoi"]
-    assert names("TP.HCM đã triển khai 5G ở đâu? Ai làm?") == ["5G"]
-    # across languages, a Vietnamese name is translated ("Pháp" is "France"); an acronym or a
-    # foreign name is written alike
-    assert names("Anh tuyên chiến với Pháp năm nào?") == ["Pháp"]
-    assert names("Anh tuyên chiến với Pháp năm nào?", across=True) == []
-    assert names("Công ty Viettel ký hợp đồng với VNPT khi nào?", across=True) == [
-        "Viettel",
-        "VNPT",
-    ]
-
-
 def test_only_the_names_some_passage_has_show_which_passage_is_best(small_kb):
     question = Question.parse("Did iParking reach Tokyo by 2099?")
-    assert question_names(question) == ["iParking", "Tokyo", "2099"]
+    assert question.names() == ["iParking", "Tokyo", "2099"]
     assert known_names(small_kb, question) == ["iParking"]
 
 

@@ -151,11 +151,6 @@ NEAR_MISS = pytest.mark.xfail(
     reason="a near miss whose passage gives a figure of the right kind for a neighbouring fact: "
     "without the glossary's veto across languages, telling them apart needs entailment",
 )
-OWN_LANGUAGE_FIRST = pytest.mark.xfail(
-    strict=True,
-    reason="the best passage is in the question's language and misses its words, so the answerer "
-    "abstains before reading the other-language document that gives the figure",
-)
 
 
 @pytest.mark.parametrize(
@@ -359,11 +354,10 @@ def test_a_comparison_of_two_projects_in_one_city_has_a_part_for_each(corpus_kb)
         # The share is only in the Vietnamese review, below 92% of the best (English) document:
         # found by the second look in the other language; before, "the nearest documents do not
         # give the share asked for".
-        pytest.param(
+        (
             "What share of Hanoi's public services were online at the end of 2017?",
             "hn-online-public-services-review",
             "32%",
-            marks=OWN_LANGUAGE_FIRST,
         ),
     ],
 )
@@ -377,7 +371,6 @@ def test_a_figure_in_a_document_below_the_best_is_found(corpus_kb, question, doc
     assert figure in answer.citations[0].quote
 
 
-@OWN_LANGUAGE_FIRST
 def test_the_llm_is_given_the_figure_written_only_in_the_other_language(corpus_kb):
     # The LLM reads the passages the offline answerer reads; without the second look it was
     # given English passages without the share, and could only reply NO_ANSWER.
@@ -473,12 +466,6 @@ def test_each_part_of_a_comparison_names_the_rare_acronym_asked_about(corpus_kb)
     assert all("USTDA" in c.quote for c in answer.citations)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="since passages are also scored by their best sentence (evals/README.md), the English "
-    "iParking brief that mentions the metro's e-ID ticketing leads the Vietnamese report by more "
-    "than the second look's margin in the other language, so its 'Kế hoạch 428' is not read",
-)
 def test_a_generic_acronym_does_not_keep_the_answer_to_passages_that_spell_it(corpus_kb):
     # "e-ID" kept only passages that write "ID": the Vietnamese report on the metro's ticketing
     # says "định danh điện tử", and the answer came from the iParking brief, which has no plan

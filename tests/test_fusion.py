@@ -63,6 +63,32 @@ def test_translated_terms_lift_but_never_lower_an_other_language_passage():
     assert lifted[0] == pytest.approx(without[0])  # nor from the same-language passage
 
 
+def test_look_alike_words_do_not_lift_a_passage_in_the_other_language():
+    # BM25 of an English question over a Vietnamese passage matches look-alikes ("do", "an")
+    dense = np.array([0.60, 0.50, 0.40] + [0.1] * 20)
+    lexical = np.array([0.0, 0.0, 15.0] + [0.0] * 20)
+    readable = np.zeros(23, dtype=bool)
+    fused = fuse(dense, lexical, readable, unaccented=False)
+    assert np.argsort(-fused)[:3].tolist() == [0, 1, 2]  # the order of the model's similarity
+
+
+def test_names_written_alike_lift_a_passage_in_the_other_language():
+    # a near tie in the model's similarity; passage 1 has the question's year and acronym
+    dense = np.array([0.50, 0.49, 0.40] + [0.1] * 20)
+    lexical = np.zeros(23)
+    names = np.array([0.0, 8.0, 0.0] + [0.0] * 20)
+    readable = np.array([False, False, False] + [True] * 20)
+    assert int(np.argmax(fuse(dense, lexical, readable, False))) == 0
+    fused = fuse(dense, lexical, readable, False, names=names)
+    assert int(np.argmax(fused)) == 1
+    # the names list is read for passages in the other language only: BM25 reads the others
+    same = fuse(dense, lexical, np.ones(23, dtype=bool), False, names=names)
+    assert same == pytest.approx(fuse(dense, lexical, np.ones(23, dtype=bool), False))
+    # and a passage far ahead in the model's similarity keeps its lead over a name alone
+    dense[0] = 0.9
+    assert int(np.argmax(fuse(dense, lexical, readable, False, names=names))) == 0
+
+
 def test_unaccented_vietnamese_leans_on_bm25():
     dense = np.array([0.50, 0.40] + [0.35] * 20)
     lexical = np.array([0.0, 10.0] + [0.0] * 20)

@@ -29,6 +29,7 @@ import numpy as np
 from kb.answers.sentences import claims
 from kb.knowledge_base import KnowledgeBase
 from kb.retrieval.glossary import default_glossary
+from kb.retrieval.names import CITY, SENTENCE_START, TOKEN, kept_across
 from kb.retrieval.question import Question, as_question
 from kb.retrieval.tokenize import syllable_runs
 from kb.text import (
@@ -40,7 +41,7 @@ from kb.text import (
     is_vietnamese_syllable,
     nfc,
 )
-from kb.types import CITY_WORDS, Hit
+from kb.types import Hit
 
 # the centred cosine below which the best sentence does not answer (0.25: 4% of the golden set's
 # answerable questions and 3% of xquad-dev's fall below it); Vietnamese typed without tones is
@@ -49,7 +50,7 @@ SUPPORT_FLOOR = 0.25
 UNACCENTED_SUPPORT_FLOOR = 0.15
 COMPARE_SUPPORT_FLOOR = 0.20
 # a Vietnamese word of a Vietnamese question that no passage has ("Thánh", "Thụy") may be said
-# otherwise in an English passage that answers ("Saint", "Swiss"; ``_kept_across``): across
+# otherwise in an English passage that answers ("Saint", "Swiss"; ``kept_across``): across
 # languages such a word raises the floor to this instead of refusing (the median support of the
 # answerable other-language questions of xquad-dev is 0.47; 0.35 to 0.45 move neither the golden
 # nor the held-out figures; evals/README.md, "Names across languages")
@@ -70,14 +71,6 @@ COVERAGE_PASSAGES = 4
 # Between ABSTAIN_COVERAGE and this, an answer is given but flagged as a weak match: its passages
 # may be about a neighbouring topic (calibrated in evals/README.md, "Weak matches")
 WEAK_COVERAGE = 0.45
-
-# the city a question names shows nothing about its topic: every passage is about one of them
-_CITY = re.compile(
-    r"(?<!\w)(?:"
-    + "|".join(re.escape(w) for w in sorted(itertools.chain(*CITY_WORDS.values()), key=len)[::-1])
-    + r")(?!\w)",
-    re.IGNORECASE,
-)
 
 
 def content_words(text: str) -> set[str]:
@@ -123,9 +116,9 @@ def unmatched_words(
     best = hits[:COVERAGE_PASSAGES]
     weights, per_passage = _found(kb, question.for_model, best, language=question.language)
     missing = set(weights).difference(*per_passage)
-    stripped = _CITY.sub(" ", question.for_model)
+    stripped = CITY.sub(" ", question.for_model)
     phrases = [
-        (max(weights[fold(w.lower())] for w in _TOKEN.findall(phrase)), start, phrase)
+        (max(weights[fold(w.lower())] for w in TOKEN.findall(phrase)), start, phrase)
         for start, phrase in _adjacent(stripped, lambda w: fold(w.lower()) in missing)
     ]
     rarest = sorted(phrases, key=lambda p: -p[0])[:most]
@@ -137,7 +130,7 @@ def _adjacent(text: str, keep: Callable[[str], bool]) -> list[tuple[int, str]]:
     writes them ("interest rate", "Old Quarter"), with where each starts."""
     runs: list[tuple[int, str]] = []
     end = None  # where the last kept word ended, while the run goes on
-    for match in _TOKEN.finditer(text):
+    for match in TOKEN.finditer(text):
         if not keep(match.group(0)):
             end = None
             continue
@@ -159,7 +152,7 @@ def _found(
 ) -> tuple[dict[str, float], list[dict[str, float]]]:
     """The question's content terms (or words) with their weights, and for each passage the
     terms it has with theirs."""
-    question = _CITY.sub(" ", nfc(question.lower()))
+    question = CITY.sub(" ", nfc(question.lower()))
     terms_of: Callable[[str], AbstractSet[str]] = content_words if by_words else content_terms
     terms = terms_of(question)
     idf = {t: 1.0 if by_words else _idf(kb, t) for t in terms}
@@ -230,8 +223,6 @@ def _has(folded_text: str, folded_phrase: str) -> bool:
 
 
 _WORD = re.compile(r"[^\W\d_]+")
-_SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s*)$")
-_TOKEN = re.compile(r"[^\W_]+")  # a word or a number
 # longest first: "recommendations" -> "recommend"
 _SUFFIXES = ("ations", "ation", "ments", "ions", "ment", "ing", "ion", "ers", "es", "ed", "er", "s")
 
@@ -246,7 +237,7 @@ def unknown_words(kb: KnowledgeBase, question: str | Question) -> list[str]:
     xó" for "dừng", "flop" for "fail"), and the passages that answer an English question may be
     in Vietnamese ("air" is "không khí")."""
     question = as_question(question)
-    stripped = _CITY.sub(" ", question.text)
+    stripped = CITY.sub(" ", question.text)
     vietnamese = detect_language(stripped) == "vi"  # "Đà Nẵng" makes English look Vietnamese
     out = []
     for match in _WORD.finditer(stripped):
@@ -256,7 +247,7 @@ def unknown_words(kb: KnowledgeBase, question: str | Question) -> list[str]:
         toned = lower != folded
         name = (
             word.isupper()
-            or (word[0].isupper() and not _SENTENCE_START.search(stripped[: match.start()]))
+            or (word[0].isupper() and not SENTENCE_START.search(stripped[: match.start()]))
             or (toned and not vietnamese)
             or (vietnamese and not is_vietnamese_syllable(word))
         )
@@ -300,7 +291,7 @@ def _idf(kb: KnowledgeBase, word: str) -> float:
 def should_abstain(kb: KnowledgeBase, question: str | Question, hits: list[Hit]) -> bool:
     """True when the question names something no passage has (``unknown_words``) and its best
     passage is in its own language, or the name is written the same in the other language
-    (``_kept_across``); when the best passage is in the question's own language and its best
+    (``kb.retrieval.names.kept_across``); when the best passage is in the question's own language and its best
     passages miss its distinctive terms (``coverage``); or when no sentence of the best documents
     supports an answer. Across languages a name no passage has is evidence, not a verdict: the
     best sentence must then reach UNKNOWN_NAME_SUPPORT_FLOOR, as it must when a toneless question
@@ -310,7 +301,7 @@ def should_abstain(kb: KnowledgeBase, question: str | Question, hits: list[Hit])
         return True
     own = own_language(question, hits)
     unknown = [word for word in unknown_words(kb, question) if _verbatim(word, question)]
-    if any(own or _kept_across(word, question) for word in unknown):
+    if any(own or kept_across(word, question.language) for word in unknown):
         return True
     if own and not lexically_covered(kb, question, hits):
         return True
@@ -336,36 +327,11 @@ def lacked_names(kb: KnowledgeBase, question: Question, hits: list[Hit]) -> list
     )
 
 
-def question_names(question: Question, across: bool = False) -> list[str]:
-    """The names and figures a question gives: numbers, acronyms, words with a capital inside
-    them, and capitalised words inside the question (not the cities, which every passage is
-    about). ``across`` (for a passage in another language) keeps the numbers and the names
-    written alike in both languages only: "Pháp" is "France" there."""
-    stripped = _CITY.sub(" ", question.text)
-    out = []
-    for match in _TOKEN.finditer(stripped):
-        word = match.group(0)
-        if len(word) < 2 or word.lower() in STOP_WORDS:
-            continue
-        name = (
-            word.isupper()
-            or any(ch.isupper() for ch in word[1:])  # iHanoi, FantastiCity
-            or (word[0].isupper() and not _SENTENCE_START.search(stripped[: match.start()]))
-        )
-        if any(ch.isdigit() for ch in word) or (
-            name and (not across or _kept_across(word, question))
-        ):
-            out.append(word)
-    return out
-
-
 def known_names(kb: KnowledgeBase, question: Question, across: bool = False) -> list[str]:
     """The question's names and figures (``question_names``) that some passage has: one that no
     passage has is ``unknown_words``' business, and says nothing of which passage is the best."""
     return [
-        name
-        for name in question_names(question, across=across)
-        if not kb.lexical.is_unknown(fold(name.lower()))
+        name for name in question.names(across) if not kb.lexical.is_unknown(fold(name.lower()))
     ]
 
 
@@ -373,7 +339,7 @@ def missing_names(names: list[str], hit: Hit) -> list[str]:
     """The names and figures a passage (its text, section and title) does not have, tones and
     case aside."""
     words = set(
-        _TOKEN.findall(fold(f"{hit.doc.title} {hit.chunk.section} {hit.chunk.text}".lower()))
+        TOKEN.findall(fold(f"{hit.doc.title} {hit.chunk.section} {hit.chunk.text}".lower()))
     )
     return [name for name in names if fold(name.lower()) not in words]
 
@@ -405,19 +371,6 @@ def _verbatim(word: str, question: Question) -> bool:
         word.isupper()
         or fold(word) != word
         or (question.language == "vi" and not is_vietnamese_syllable(word))
-    )
-
-
-def _kept_across(word: str, question: Question) -> bool:
-    """Whether a name is written the same in a passage in another language than the question's:
-    an acronym, a word that is no Vietnamese syllable ("taxi", "broth"), or a word with
-    Vietnamese tones in a question in another language (a place name in an English question:
-    "Nhổn"). A Vietnamese question's own words may be translated in an English passage
-    ("Thánh", "Thụy", "Chợ" as "Saint", "Swiss", "Market")."""
-    return (
-        word.isupper()
-        or not is_vietnamese_syllable(word)
-        or (question.language != "vi" and fold(word) != word)
     )
 
 

@@ -13,6 +13,7 @@ from functools import cached_property
 
 from kb.retrieval.answer_type import asks_for_name, expected_type
 from kb.retrieval.glossary import default_glossary
+from kb.retrieval.names import question_names
 from kb.retrieval.tones import Tones
 from kb.text import acronyms, content_terms, detect_language, fold, has_diacritics, nfc
 from kb.types import CITY_WORDS, Filters
@@ -121,6 +122,11 @@ class Question:
     @cached_property
     def acronyms(self) -> list[str]:
         return acronyms(self.text)
+
+    def names(self, across: bool = False) -> list[str]:
+        """The names and figures the question gives (``kb.retrieval.names``); ``across``, only
+        those a passage in the other language writes the same."""
+        return question_names(self.text, self.language, across)
 
     @cached_property
     def translated(self) -> str:

@@ -124,11 +124,20 @@ def _search_once(
         readable = np.array(
             [not question.language or lang in ("", question.language) for lang in languages]
         )
-        translated = None
-        if question.translated and not readable.all():
-            translated = index.scores(question.translated, built)[keep]
-            translated = np.concatenate([translated, np.zeros(len(ids) - len(translated))])
-        fused = fuse(dense, lexical, readable, question.toneless, translated)
+        translated = names = None
+        if not readable.all():
+
+            def across(text: str) -> np.ndarray | None:
+                """BM25 of the question as read for passages in the other language; zero for
+                the chunks written since the index was built."""
+                if not text:
+                    return None
+                scores = index.scores(text, built)[keep]
+                return np.concatenate([scores, np.zeros(len(ids) - len(scores), np.float32)])
+
+            translated = across(question.translated)
+            names = across(" ".join(question.names(across=True)))
+        fused = fuse(dense, lexical, readable, question.toneless, translated, names)
     order = [int(i) for i in np.argsort(-fused, kind="stable") if np.isfinite(fused[i])]
     ranked: list[tuple[str, float, float | None, float | None]] = []
     step = max(4 * k, 20)  # chunks read from Chroma at a time, best first
