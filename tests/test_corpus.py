@@ -293,6 +293,35 @@ def test_a_weak_match_in_the_questions_language_needs_closer_support(corpus_kb):
     assert ask(kb, question).abstained
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        # no document covers either; the best passages are English ones on other topics (the
+        # emergency numbers, IBM's review), whose words a Vietnamese question cannot be checked
+        # against, and their best sentence reaches the ordinary floor
+        "Mạng cảm biến ngập của TP.HCM có bao nhiêu điểm đo?",
+        "Đà Nẵng xử lý rác thải bằng cảm biến thông minh như thế nào?",
+    ],
+)
+def test_a_best_passage_in_the_other_language_needs_a_little_more_support(corpus_kb, question):
+    from kb.answers import abstention
+    from kb.answers.ask import ask
+    from kb.answers.evidence import CANDIDATE_HITS
+    from kb.retrieval.search import read_question, search
+
+    kb, _ = corpus_kb
+    parsed = read_question(kb, question)
+    hits = search(kb, parsed, k=CANDIDATE_HITS, filters=parsed.scope(None))
+    assert not abstention.own_language(parsed, hits)
+    assert not abstention.lacked_names(kb, parsed, hits) and not abstention.unknown_words(
+        kb, parsed
+    )
+    support = abstention.support(kb, parsed, hits)
+    floor = abstention.SUPPORT_FLOOR
+    assert floor <= support < floor + abstention.ACROSS_MARGIN
+    assert ask(kb, question).abstained
+
+
 def test_an_abstention_names_what_the_closest_passage_lacks(corpus_kb):
     from kb.answers.ask import ask
 

@@ -15,7 +15,9 @@ recall 1.00 / 0.75, first citation right 1.00 / 0.79, false abstention 0.025, ne
 abstention 0.325. Near-miss abstention raised again (3 December, night) once a best passage
 without most of the question's names and figures, or holding little of its wording in its
 language, needs closer support: 0.475 on the slice (the code before, 0.325, fails the new
-floor). The floors leave room for the slice's noise (20 questions a kind).
+floor). Raised to 0.40 (4 December) once a best passage in the other language needs a
+little more support: 0.50 on the slice. The floors leave room for the slice's noise (20
+questions a kind).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ FLOORS = {  # (kind, figure): the least it may be
     ("cross", "first_citation_right"): 0.65,
 }
 MOST_FALSE_ABSTENTION = 0.075  # of all answerable questions (3 of 40)
-LEAST_NEAR_MISS_ABSTENTION = 0.35  # of all near misses
+LEAST_NEAR_MISS_ABSTENTION = 0.40  # of all near misses
 
 
 @pytest.fixture(scope="module")
