@@ -14,7 +14,7 @@ import pytest
 
 from ingest import Record, ingest_records
 from kb.knowledge_base import open_kb
-from kb.retrieval.lexical import RERANK, SENTENCE_SHARE, LexicalIndex
+from kb.retrieval.lexical import ACROSS_SENTENCE_SHARE, RERANK, SENTENCE_SHARE, LexicalIndex
 from kb.store.claims import chunk_claims
 
 REPORT = (
@@ -139,6 +139,31 @@ def test_similarity_adds_what_the_best_sentence_adds_beyond_its_language_s_usual
     mixed = SENTENCE_SHARE * best + (1 - SENTENCE_SHARE) * passage
     assert list(np.argsort(-got[vi])) == list(np.argsort(-mixed[vi]))
     assert not np.allclose(got, passage), "the sentences changed nothing"
+
+
+def test_with_no_passage_in_the_questions_language_the_best_sentence_counts_more(kb):
+    """A knowledge base of Vietnamese reports asked in English: every candidate is in the other
+    language, and a sentence carries a fact across languages better than a paragraph does."""
+    kb.store.forget_document("ioc")  # Vietnamese only: the model's own cosines rank
+    ingest_records(kb, [Record("wifi", WIFI, "Wi-Fi Hà Nội", {"city": "hanoi", "language": "vi"})])
+    index: LexicalIndex = kb.lexical
+    index.refresh()
+    built = index.index
+    assert set(built.meta["language"]) == {"vi"}
+    passage, best = np.zeros(len(built.ids)), np.zeros(len(built.ids))
+    for text, language, share in (
+        ("How many parking spots joined iParking?", "en", ACROSS_SENTENCE_SHARE),
+        ("Bao nhiêu điểm đỗ xe tham gia iParking?", "vi", SENTENCE_SHARE),
+    ):
+        q = np.asarray(kb.embedder.query(text), dtype=np.float32)
+        for i in range(len(built.ids)):
+            passage[i] = built.vectors[i] @ q
+            rows = built.sentences[built.sentence_starts[i] : built.sentence_starts[i + 1]]
+            best[i] = max(row @ q for row in rows)
+        gain = (best - passage) - (best - passage).mean()
+        got = index.similarities(q, language, built)
+        assert np.allclose(got, passage + share * gain, atol=1e-5), language
+    assert ACROSS_SENTENCE_SHARE > SENTENCE_SHARE
 
 
 def _cosine(a: np.ndarray, b: np.ndarray) -> float:
