@@ -9,17 +9,17 @@ BM25 cannot read a passage written in another language than the question's: its 
 is not a vote against the passage, and the words it matches there are look-alikes ("do" and "an"
 of an English question are Vietnamese syllables of other meanings). Such a passage's lexical vote
 is its dense standing, so a lexical list can never push a confident dense hit in the other
-language below same-language passages that merely share the question's words; to it is added
-the standing of a BM25 list of the question's names and figures written alike in both languages
-(``kb.retrieval.names``: "1830", "IPCC", "Jared Allen"), which do cross languages. Vietnamese typed without tones, when the knowledge base's words could not put
-them back (``kb.retrieval.tones``), is the reverse case: the embedding model reads it poorly and
-folded BM25 tokens read it well, so BM25 weighs more there, and every passage is taken as
-readable (the language guess of toneless text is less sure).
+language below same-language passages that merely share the question's words. Two lists may add
+to it: the glossary's translation of the question's terms (``kb.retrieval.glossary``), BM25 over
+those passages, whose standing replaces the dense one where it is higher, so a word the glossary
+lacks costs nothing; and BM25 of the question's names and figures written alike in both
+languages (``kb.retrieval.names``: "1830", "IPCC", "Jared Allen"), which do cross languages,
+whose standing is added.
 
-The glossary's translation of the question's terms (``kb.retrieval.glossary``) makes a second BM25
-list over the passages in the other language; it can only lift such a passage (its vote is the best
-of
-the three standings), never push one down, so a word the glossary lacks costs nothing.
+Vietnamese typed without tones, when the knowledge base's words could not put them back
+(``kb.retrieval.tones``), is the reverse case: the embedding model reads it poorly and folded
+BM25 tokens read it well, so BM25 weighs more there, and every passage is taken as readable (the
+language guess of toneless text is less sure).
 
 The first two weights were chosen on the golden set and checked on xquad-dev (evals/README.md,
 "Fusion"): 0.5 and 3 both beat dense and BM25 alone on every query kind of both. The names'
