@@ -128,7 +128,7 @@ def test_a_word_of_a_vietnamese_question_may_be_translated_in_an_english_passage
 
 def test_only_the_names_some_passage_has_show_which_passage_is_best(small_kb):
     question = Question.parse("Did iParking reach Tokyo by 2099?")
-    assert question.names() == ["iParking", "Tokyo", "2099"]
+    assert question.names == ["iParking", "Tokyo", "2099"]
     assert known_names(small_kb, question) == ["iParking"]
 
 

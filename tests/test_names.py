@@ -9,7 +9,8 @@ from kb.retrieval.question import Question
 
 def test_a_questions_names_and_figures():
     def names(text: str, across: bool = False) -> list[str]:
-        return Question.parse(text).names(across)
+        question = Question.parse(text)
+        return question.names_across if across else question.names
 
     assert names("When did France take control of Algeria in 1830?") == [
         "France",

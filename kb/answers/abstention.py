@@ -339,7 +339,9 @@ def known_names(kb: KnowledgeBase, question: Question, across: bool = False) -> 
     """The question's names and figures (``question_names``) that some passage has: one that no
     passage has is ``unknown_words``' business, and says nothing of which passage is the best."""
     return [
-        name for name in question.names(across) if not kb.lexical.is_unknown(fold(name.lower()))
+        name
+        for name in (question.names_across if across else question.names)
+        if not kb.lexical.is_unknown(fold(name.lower()))
     ]
 
 

@@ -1,6 +1,6 @@
 """What a question asks, worked out once: its language, whether it is Vietnamese typed without
 tones, the shape of its answer (a direct answer, causes and lessons, one part per city), the
-cities it names, the figure it asks for. ``Question`` is made once per question and passed down
+cities it names, the figure it asks for, its names and figures. ``Question`` is made once per question and passed down
 the answer path (search, abstention, passages, sentences), which read it instead of analysing
 the text again.
 """
@@ -123,10 +123,15 @@ class Question:
     def acronyms(self) -> list[str]:
         return acronyms(self.text)
 
-    def names(self, across: bool = False) -> list[str]:
-        """The names and figures the question gives (``kb.retrieval.names``); ``across``, only
-        those a passage in the other language writes the same."""
-        return question_names(self.text, self.language, across)
+    @cached_property
+    def names(self) -> list[str]:
+        """The names and figures the question gives (``kb.retrieval.names``)."""
+        return question_names(self.text, self.language)
+
+    @cached_property
+    def names_across(self) -> list[str]:
+        """Those of its names and figures a passage in the other language writes the same."""
+        return question_names(self.text, self.language, across=True)
 
     @cached_property
     def translated(self) -> str:

@@ -136,7 +136,7 @@ def _search_once(
                 return np.concatenate([scores, np.zeros(len(ids) - len(scores), np.float32)])
 
             translated = across(question.translated)
-            names = across(" ".join(question.names(across=True)))
+            names = across(" ".join(question.names_across))
         fused = fuse(dense, lexical, readable, question.toneless, translated, names)
     order = [int(i) for i in np.argsort(-fused, kind="stable") if np.isfinite(fused[i])]
     ranked: list[tuple[str, float, float | None, float | None]] = []
