@@ -245,6 +245,15 @@ def test_a_question_the_corpus_does_not_answer_abstains(corpus_kb, question):
     assert answer.abstained, answer.text
 
 
+def _read_and_searched(kb, question: str):
+    """The question as the answer path reads it, and the passages it starts from."""
+    from kb.answers.evidence import CANDIDATE_HITS
+    from kb.retrieval.search import read_question, search
+
+    parsed = read_question(kb, question)
+    return parsed, search(kb, parsed, k=CANDIDATE_HITS, filters=parsed.scope(None))
+
+
 @pytest.mark.parametrize(
     "question",
     [
@@ -258,12 +267,9 @@ def test_a_question_the_corpus_does_not_answer_abstains(corpus_kb, question):
 def test_a_best_passage_without_the_questions_names_needs_closer_support(corpus_kb, question):
     from kb.answers import abstention
     from kb.answers.ask import ask
-    from kb.answers.evidence import CANDIDATE_HITS
-    from kb.retrieval.search import read_question, search
 
     kb, _ = corpus_kb
-    parsed = read_question(kb, question)
-    hits = search(kb, parsed, k=CANDIDATE_HITS, filters=parsed.scope(None))
+    parsed, hits = _read_and_searched(kb, question)
     names = abstention.known_names(kb, parsed, across=not abstention.own_language(parsed, hits))
     assert names and abstention.missing_names(names, hits[0]) == names
     # the ordinary floor would answer it: the missing names are what refuses it
@@ -279,13 +285,10 @@ def test_a_weak_match_in_the_questions_language_needs_closer_support(corpus_kb):
     # its best sentence reaches the ordinary floor, not the neighbour's
     from kb.answers import abstention
     from kb.answers.ask import ask
-    from kb.answers.evidence import CANDIDATE_HITS
-    from kb.retrieval.search import read_question, search
 
     kb, _ = corpus_kb
     question = "Hệ thống truy xuất nguồn gốc thực phẩm của TP.HCM hoạt động thế nào?"
-    parsed = read_question(kb, question)
-    hits = search(kb, parsed, k=CANDIDATE_HITS, filters=parsed.scope(None))
+    parsed, hits = _read_and_searched(kb, question)
     assert abstention.own_language(parsed, hits) and abstention.weak_match(kb, parsed, hits)
     assert not abstention.lacked_names(kb, parsed, hits)
     support = abstention.support(kb, parsed, hits)
@@ -306,12 +309,9 @@ def test_a_weak_match_in_the_questions_language_needs_closer_support(corpus_kb):
 def test_a_best_passage_in_the_other_language_needs_a_little_more_support(corpus_kb, question):
     from kb.answers import abstention
     from kb.answers.ask import ask
-    from kb.answers.evidence import CANDIDATE_HITS
-    from kb.retrieval.search import read_question, search
 
     kb, _ = corpus_kb
-    parsed = read_question(kb, question)
-    hits = search(kb, parsed, k=CANDIDATE_HITS, filters=parsed.scope(None))
+    parsed, hits = _read_and_searched(kb, question)
     assert not abstention.own_language(parsed, hits)
     assert not abstention.lacked_names(kb, parsed, hits) and not abstention.unknown_words(
         kb, parsed
