@@ -297,7 +297,7 @@ def _idf(kb: KnowledgeBase, word: str) -> float:
 def should_abstain(kb: KnowledgeBase, question: str | Question, hits: list[Hit]) -> bool:
     """True when the question names something no passage has (``unknown_words``) and its best
     passage is in its own language, or the name is written the same in the other language
-    (``kb.retrieval.names.kept_across``); when the best passage is in the question's own language and its best
+    (``kept_across``); when the best passage is in the question's own language and its best
     passages miss its distinctive terms (``coverage``); or when no sentence of the best documents
     supports an answer. Across languages a name no passage has is evidence, not a verdict: the
     best sentence must then reach UNKNOWN_NAME_SUPPORT_FLOOR, as it must when a toneless question
@@ -336,7 +336,7 @@ def lacked_names(kb: KnowledgeBase, question: Question, hits: list[Hit]) -> list
 
 
 def known_names(kb: KnowledgeBase, question: Question, across: bool = False) -> list[str]:
-    """The question's names and figures (``question_names``) that some passage has: one that no
+    """The question's names and figures (``Question.names``) that some passage has: one that no
     passage has is ``unknown_words``' business, and says nothing of which passage is the best."""
     return [
         name
