@@ -1,8 +1,8 @@
 """What a question asks, worked out once: its language, whether it is Vietnamese typed without
 tones, the shape of its answer (a direct answer, causes and lessons, one part per city), the
-cities it names, the figure it asks for, its names and figures. ``Question`` is made once per question and passed down
-the answer path (search, abstention, passages, sentences), which read it instead of analysing
-the text again.
+cities it names, the figure it asks for, its names and figures. ``Question`` is made once per
+question and passed down the answer path (search, abstention, passages, sentences), which read
+it instead of analysing the text again.
 """
 
 from __future__ import annotations
