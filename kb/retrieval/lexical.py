@@ -524,8 +524,8 @@ class LexicalIndex:
         themselves and by their best claim, ``SENTENCE_SHARE`` of it: a question asks about one
         fact, and a passage of many facts is nearer the question in the sentence that holds it.
         Within one language that ranks as ``SENTENCE_SHARE`` of the best claim's similarity plus
-        the rest of the passage's, and the scores keep the passages' scale. When no candidate is in the
-        question's language (Vietnamese reports asked in English), the best claim counts
+        the rest of the passage's, and the scores keep the passages' scale. When no candidate is
+        in the question's language (Vietnamese reports asked in English), the best claim counts
         ``ACROSS_SENTENCE_SHARE``: a sentence carries a fact across languages better than a
         paragraph does, and with every candidate in one language the larger share cannot lift
         one language over the other (in a mixed knowledge base it did, and cost the golden
