@@ -182,6 +182,18 @@ def test_an_english_question_finds_the_vietnamese_report_first(corpus_kb, questi
     assert search(kb, question, k=5)[0].doc.doc_id == report
 
 
+def test_what_went_wrong_is_answered_from_the_projects_reports(corpus_kb):
+    # the iParking reports say what failed, never "went wrong": counted as words a passage must
+    # hold, those made a weak match of them, and the neighbour's floor refused the question
+    from kb.answers.ask import ask
+
+    kb, _ = corpus_kb
+    answer = ask(kb, "What went wrong with Hanoi's smart parking?")
+    assert not answer.abstained and not answer.weak_match
+    cited = {c.doc_id for c in answer.citations}
+    assert cited and cited <= {"hn-iparking-evaluation-brief", "hn-iparking-postmortem"}
+
+
 def test_a_title_page_is_not_an_answer_but_its_document_is(corpus_kb):
     # The draft scheme is a PDF whose best passage for this question is its wrapped title: no
     # claim there, so the answer reads the rest of the document instead of quoting the title

@@ -105,7 +105,7 @@ def coverage(
     With the question's ``language``, a passage in the other language is read through the
     glossary (see ``_found_across``)."""
     question = as_question(question)
-    weights, per_passage = _found(kb, question.for_model, hits, by_words, language)
+    weights, per_passage = _found(kb, question.topic, hits, by_words, language)
     if not weights:
         return 1.0
     total = sum(weights.values()) or 1.0
@@ -120,9 +120,9 @@ def unmatched_words(
     missing ("bike" in a bike-sharing question answered from passages about BRT)."""
     question = as_question(question)
     best = hits[:COVERAGE_PASSAGES]
-    weights, per_passage = _found(kb, question.for_model, best, language=question.language)
+    weights, per_passage = _found(kb, question.topic, best, language=question.language)
     missing = set(weights).difference(*per_passage)
-    stripped = CITY.sub(" ", question.for_model)
+    stripped = CITY.sub(" ", question.topic)
     phrases = [
         (max(weights[fold(w.lower())] for w in TOKEN.findall(phrase)), start, phrase)
         for start, phrase in _adjacent(stripped, lambda w: fold(w.lower()) in missing)

@@ -19,13 +19,15 @@ from kb.text import acronyms, content_terms, detect_language, fold, has_diacriti
 from kb.types import CITY_WORDS, Filters
 
 MAX_QUERY_CHARS = 2000
+# asking why, in words a passage that answers rarely writes ("went wrong", "vì sao")
+_WHY_ASKED = r"vì sao|tại sao|nhờ đâu|do đâu|vì đâu|yếu tố nào|why|went wrong|what made"
 # why it failed, what was learned, and what made it succeed ("thành công nhờ đâu")
 _WHY = re.compile(
-    r"\b(vì sao|tại sao|nguyên nhân|bài học|thất bại|không thành công|hạn chế|rút ra|kinh nghiệm|"
-    r"nhờ đâu|do đâu|vì đâu|yếu tố nào|why|fail\w*|lessons?|learn\w*|root cause|went wrong|"
-    r"problems?|what made|success factors?)\b",
+    rf"\b({_WHY_ASKED}|nguyên nhân|bài học|thất bại|không thành công|hạn chế|rút ra|kinh nghiệm|"
+    r"fail\w*|lessons?|learn\w*|root cause|problems?|success factors?)\b",
     re.IGNORECASE,
 )
+_ASKED = re.compile(rf"\b({_WHY_ASKED})\b", re.IGNORECASE)
 _ALL = r"ba thành phố|các thành phố|three cities|each city|the cities"
 _ALL_CITIES = re.compile(rf"\b({_ALL})\b", re.IGNORECASE)
 _COMPARE = re.compile(
@@ -105,6 +107,14 @@ class Question:
     def for_model(self) -> str:
         """The text the embedding model reads: the question, its tones and capitals put back."""
         return self.restored or self.text
+
+    @cached_property
+    def topic(self) -> str:
+        """The text the model reads without the words that ask for a kind of answer and that a
+        passage giving it rarely writes ("went wrong", "vì sao", "so sánh"): what a passage must
+        share with the question to be about it. A report on why iParking failed need not write
+        "went wrong"; it does write "failed", which stays."""
+        return " ".join(_COMPARE.sub(" ", _ASKED.sub(" ", self.for_model)).split())
 
     @property
     def toneless(self) -> bool:
