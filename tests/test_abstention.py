@@ -4,6 +4,8 @@ no passage has."""
 
 from __future__ import annotations
 
+import pytest
+
 from kb.answers.abstention import (
     content_words,
     coverage,
@@ -125,6 +127,21 @@ def test_the_words_that_ask_for_a_kind_of_answer_are_not_what_a_passage_must_hol
     assert Question.parse("How many drivers used iParking?").topic == (
         "How many drivers used iParking?"
     )
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What went well with HCMC's 1022 portal?",
+        "What went wrong with Hanoi's smart parking?",
+        "Điều gì khiến chính quyền điện tử Đà Nẵng thành công?",
+        "Vì sao iParking thất bại?",
+    ],
+)
+def test_a_question_asking_why_in_any_wording_asks_for_causes_and_lessons(question):
+    parsed = Question.parse(question)
+    assert parsed.why and parsed.kind == "lesson"
+    assert len(parsed.topic) < len(parsed.text)  # the asking words are not its topic
 
 
 def test_a_passage_on_why_something_failed_need_not_write_the_questions_wording(small_kb):

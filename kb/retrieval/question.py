@@ -20,7 +20,10 @@ from kb.types import CITY_WORDS, Filters
 
 MAX_QUERY_CHARS = 2000
 # asking why, in words a passage that answers rarely writes ("went wrong", "vì sao")
-_WHY_ASKED = r"vì sao|tại sao|nhờ đâu|do đâu|vì đâu|yếu tố nào|why|went wrong|what made"
+_WHY_ASKED = (
+    r"vì sao|tại sao|nhờ đâu|do đâu|vì đâu|yếu tố nào|điều gì khiến|điều gì giúp|why|"
+    r"went wrong|went well|what made"
+)
 # why it failed, what was learned, and what made it succeed ("thành công nhờ đâu")
 _WHY = re.compile(
     rf"\b({_WHY_ASKED}|nguyên nhân|bài học|thất bại|không thành công|hạn chế|rút ra|kinh nghiệm|"
