@@ -101,6 +101,16 @@ def test_a_count_needs_a_new_number_of_the_counted_thing():
     assert gives(COUNT, "Số camera hỏng, không hoạt động: hơn 3.300, khoảng 68%.", q_vi)
 
 
+def test_an_english_count_is_of_the_plural_noun_not_its_modifier():
+    # "emergency calls" counts calls: three emergency numbers are no answer
+    q = "How many emergency calls did HCMC's 113, 114 and 115 lines receive?"
+    assert not gives(COUNT, "Viet Nam uses three separate emergency numbers.", q)
+    assert gives(COUNT, "The lines received about 2,000 calls a day.", q)
+    # with no plural, the first word is the noun ("staff"); "does" is no plural
+    assert gives(COUNT, "About 40 staff work there.", "How many staff does the IOC have?")
+    assert not gives(COUNT, "The IOC opened 3 rooms.", "How many staff does the IOC have?")
+
+
 def test_a_count_per_period_must_be_given_per_period():
     # a total answered "how many a month" wrongly, with a citation that looked right
     q = "Cổng dữ liệu mở có bao nhiêu lượt truy cập mỗi tháng?"

@@ -85,6 +85,8 @@ _MONEY_UNIT = re.compile(
 _COUNTED = re.compile(r"\b(?:how many|bao nhiêu|bao nhieu)\s+((?:[\w-]+\s*){1,3})")
 # words after "how many" / "bao nhiêu" that do not name what is counted (classifiers, particles)
 _CLASSIFIERS = {"luot"}  # "lượt": turns of something
+# English words of more than three letters ending in "s" that are no plural
+_NOT_PLURAL = set("does this thus plus news less across always status various".split())
 _NOT_COUNTED = {"the", "of", "cai", "chiec", "con", "trong", "cho", "cua", "la", "duoc", "tai"}
 # "Quyết định 6179/QĐ-UBND", "Decision No. 950", "Kế hoạch 428", "6179/QĐ-UBND"
 _ACT_NUMBER = re.compile(
@@ -243,6 +245,15 @@ def _organisations(text: str) -> set[str]:
     return found
 
 
+def _counted_noun(words: list[str]) -> str:
+    """The noun an English "how many" counts: its first plural word ("emergency calls" counts
+    calls, not emergencies), else its first word ("how many staff work there")."""
+    for word in words:
+        if len(word) > 3 and word.endswith("s") and fold(word) not in _NOT_PLURAL:
+            return word
+    return words[0]
+
+
 def _names_counted_thing(question: str, sentence: str, folded_sentence: str) -> bool:
     """ "How many passengers" wants a number of passengers: a sentence in the question's
     language must name them (in English, singular or plural). A sentence in the other language
@@ -257,7 +268,7 @@ def _names_counted_thing(question: str, sentence: str, folded_sentence: str) -> 
     if detect_language(sentence) != language:
         return True
     if language == "en":
-        noun = fold(words[0])
+        noun = fold(_counted_noun(words))
         noun = re.sub(r"(ies|es|s)$", "", noun) if len(noun) > 3 else noun
         return re.search(rf"\b{re.escape(noun)}", folded_sentence) is not None
     # "lượt truy cập" (visits) is not "lượt gọi API" (calls): a classifier needs its noun
