@@ -136,6 +136,8 @@ def test_the_words_that_ask_for_a_kind_of_answer_are_not_what_a_passage_must_hol
         "What went wrong with Hanoi's smart parking?",
         "Điều gì khiến chính quyền điện tử Đà Nẵng thành công?",
         "Vì sao iParking thất bại?",
+        "Hà Nội có những khó khăn gì khi triển khai iHanoi?",
+        "What challenges did Da Nang's IOC face?",
     ],
 )
 def test_a_question_asking_why_in_any_wording_asks_for_causes_and_lessons(question):

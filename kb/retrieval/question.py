@@ -22,7 +22,9 @@ MAX_QUERY_CHARS = 2000
 # asking why, in words a passage that answers rarely writes ("went wrong", "vì sao")
 _WHY_ASKED = (
     r"vì sao|tại sao|nhờ đâu|do đâu|vì đâu|yếu tố nào|điều gì khiến|điều gì giúp|why|"
-    r"went wrong|went well|what made"
+    r"went wrong|went well|what made|khó khăn|trở ngại|thách thức|điểm yếu|vướng mắc|"
+    r"challenges?|obstacles?|difficult(?:y|ies)|weakness(?:es)?|success or (?:a )?failure|"
+    r"thành công hay thất bại"
 )
 # why it failed, what was learned, and what made it succeed ("thành công nhờ đâu")
 _WHY = re.compile(
