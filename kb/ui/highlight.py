@@ -8,10 +8,11 @@ text went through :func:`html.escape`, so it shows as text and never renders or 
 from __future__ import annotations
 
 import html
+import itertools
 import re
 import unicodedata
 
-from kb.text import fold, nfc
+from kb.text import detect_language, fold, is_vietnamese_syllable, nfc
 
 # Question words that carry no topic; never highlighted.
 STOP = set(
@@ -50,14 +51,34 @@ def _lower_chars(text: str) -> str:
 
 
 def query_terms(question: str) -> list[str]:
-    """The words of a question worth highlighting in a passage (no stop words, no duplicates)."""
+    """The words of a question worth highlighting in a passage (no stop words, no duplicates).
+    In a Vietnamese question, adjacent syllables are highlighted as pairs ("triển khai"), since a
+    syllable alone is rarely the word: "khai" alone would mark the "khai" of "công khai"."""
+    text = unicodedata.normalize("NFC", question or "")
+    pairs = detect_language(text) == "vi"
     seen: dict[str, None] = {}
-    for word in _WORD.findall(unicodedata.normalize("NFC", question or "")):
-        low = word.lower()
-        if len(low) < 2 or low in STOP or (fold(low) in STOP and low == fold(low)):
-            continue
-        seen.setdefault(low, None)
+    run: list[str] = []  # adjacent Vietnamese syllables, not yet emitted
+    end = 0
+    for m in _WORD.finditer(text):
+        low = m.group(0).lower()
+        kept = not (len(low) < 2 or low in STOP or (fold(low) in STOP and low == fold(low)))
+        syllable = pairs and kept and is_vietnamese_syllable(fold(low))
+        if run and not (syllable and not text[end : m.start()].strip()):
+            _emit(run, seen)
+            run = []
+        if syllable:
+            run.append(low)
+        elif kept:
+            seen.setdefault(low, None)
+        end = m.end()
+    _emit(run, seen)
     return list(seen)
+
+
+def _emit(run: list[str], seen: dict[str, None]) -> None:
+    """A run of adjacent syllables as its pairs, or as itself when alone."""
+    for term in [" ".join(p) for p in itertools.pairwise(run)] or run:
+        seen.setdefault(term, None)
 
 
 def term_spans(text: str, terms: list[str]) -> list[tuple[int, int]]:
