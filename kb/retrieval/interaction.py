@@ -10,17 +10,22 @@ and Zaharia 2020). No list of words is involved: this is the model's own evidenc
 of languages it knows.
 
 It stands in for BM25 where BM25 cannot read: it re-scores the ``CANDIDATES`` best fused
-passages only when none of them is in the question's language (``kb.retrieval.search``), as an
-English question meets a Vietnamese knowledge base. There each gets ``WEIGHT`` times its MaxSim,
-standardised among them, in units of their fused scores' own spread, so the scores keep the
-scale the answerer's margins are set in. Where some of the best passages are in the question's
-language, BM25 reads them word by word already, and re-scoring all of them cost the sample
-corpus's mixed-language golden set 0.022 nDCG@10 (a report on another city's scheme matches a
-question's generic words as well as the right one does). Tokens come from the cache the ingest
-filled (``Embedder.token_states``). Vietnamese typed without tones is left as fused: the model
-reads toneless syllables poorly, and BM25 over folded words is what finds those passages.
+passages only when the knowledge base has no passage in the question's language
+(``kb.retrieval.search``), as when an English question meets a knowledge base of Vietnamese
+reports. There each gets ``WEIGHT`` times its MaxSim, standardised among them, in units of their
+fused scores' own spread, so the scores keep the scale the answerer's margins are set in. In a
+knowledge base of both languages BM25 reads the question's own language word by word already:
+re-scoring every question's best passages there cost the sample corpus's golden set 0.022
+nDCG@10 (a report on another city's scheme matches a question's generic words as well as the
+right one does), and re-scoring them only when all ten were in the other language answered
+"Cách nấu nước dùng phở bò" from a report on water sensors ("nước", water), a question the
+knowledge base cannot answer.
 
-Measured on xquad-dev (evals/README.md, "Late interaction"): hybrid recall@1 across languages
+Tokens come from the cache the ingest filled (``Embedder.token_states``). Vietnamese typed
+without tones is left as fused: the model reads toneless syllables poorly, and BM25 over folded
+words is what finds those passages.
+
+Measured on xquad-dev (evals/README.md, "Late interaction across languages"): hybrid recall@1 across languages
 0.806 -> 0.845 (English questions, Vietnamese paragraphs) and 0.804 -> 0.824 (the reverse).
 """
 

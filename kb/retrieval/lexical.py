@@ -138,6 +138,11 @@ class LexicalIndex:
         # (store generation, the index it complements, its Newer, rows read by document version)
         self._newer: tuple[str, _Built, Newer, dict[tuple[str, str], list]] | None = None
 
+    def holds_language(self, language: str) -> bool:
+        """Whether the served index has passages in ``language``: where it has none, a word of
+        that language that no passage has says nothing of what the knowledge base covers."""
+        return language in self.index.centres
+
     @property
     def ids(self) -> list[str]:
         return self.index.ids
