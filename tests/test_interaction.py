@@ -61,3 +61,29 @@ def test_an_english_question_meets_the_vietnamese_passage_that_answers_it(sessio
     fused = np.array([1.0, 1.2, 0.4], dtype=np.float32)
     got = rescore(fused, q, states)
     assert got[0] - got[1] > fused[0] - fused[1]  # the passage that answers gains on the other
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_an_ingest_keeps_token_states_unless_told_not_to(settings_factory, keep):
+    import uuid
+
+    from ingest import Record, ingest_records
+    from kb.knowledge_base import open_kb
+    from kb.retrieval.search import search
+    from kb.store.embed_cache import cache_key
+    from kb.store.embeddings import MODEL_ID
+    from kb.text import passage_text
+
+    kb = open_kb(settings_factory(keep_token_states=keep))
+    tag = uuid.uuid4().hex[:8]
+    text = f"Trạm {tag} đo mực nước sông Hàn mỗi mười phút và gửi về trung tâm điều hành."
+    ingest_records(kb, [Record(f"states-{tag}", text, "Trạm đo mực nước")])
+    (hit,) = search(kb, f"Trạm {tag}", k=1)
+    key = cache_key(
+        MODEL_ID, "passage", passage_text(hit.doc.title, hit.chunk.section, hit.chunk.text)
+    )
+    assert (key in kb.embedder.cache.get_states([key])) is keep
+    (rows,) = kb.embedder.token_states(
+        [passage_text(hit.doc.title, hit.chunk.section, hit.chunk.text)]
+    )
+    assert len(rows) > 10 and key in kb.embedder.cache.get_states([key])  # made on first need
