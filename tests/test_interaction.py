@@ -70,8 +70,7 @@ def test_an_ingest_keeps_token_states_unless_told_not_to(settings_factory, keep)
     from ingest import Record, ingest_records
     from kb.knowledge_base import open_kb
     from kb.retrieval.search import search
-    from kb.store.embed_cache import cache_key
-    from kb.store.embeddings import MODEL_ID
+    from kb.store.embeddings import states_key
     from kb.text import passage_text
 
     kb = open_kb(settings_factory(keep_token_states=keep))
@@ -79,11 +78,32 @@ def test_an_ingest_keeps_token_states_unless_told_not_to(settings_factory, keep)
     text = f"Trạm {tag} đo mực nước sông Hàn mỗi mười phút và gửi về trung tâm điều hành."
     ingest_records(kb, [Record(f"states-{tag}", text, "Trạm đo mực nước")])
     (hit,) = search(kb, f"Trạm {tag}", k=1)
-    key = cache_key(
-        MODEL_ID, "passage", passage_text(hit.doc.title, hit.chunk.section, hit.chunk.text)
-    )
+    key = states_key(passage_text(hit.doc.title, hit.chunk.section, hit.chunk.text))
     assert (key in kb.embedder.cache.get_states([key])) is keep
     (rows,) = kb.embedder.token_states(
         [passage_text(hit.doc.title, hit.chunk.section, hit.chunk.text)]
     )
     assert len(rows) > 10 and key in kb.embedder.cache.get_states([key])  # made on first need
+
+
+def test_states_kept_on_the_main_directions_rank_as_the_whole_states(session_cache):
+    # kb.store.token_basis: half the bytes; MaxSim over the projected states must keep the order
+    from kb.settings import load_settings
+    from kb.store.embeddings import MODEL_ID, Embedder
+    from kb.store.token_basis import basis, project
+
+    embedder = Embedder(load_settings(env={}, cache_dir=str(session_cache)))
+    found = basis(MODEL_ID)
+    assert found is not None and found[2].shape == (192, 384)
+    assert basis("another-model") is None  # a basis made for another model is never used
+    texts = [
+        "Nước ngập sâu nửa mét trong thành phố năm 2020.",
+        "Điện bị cắt trong thành phố năm 2020.",
+        "Lễ hội pháo hoa quốc tế thu hút nhiều du khách.",
+    ]
+    _, whole = embedder.backend.passage_states(texts)
+    _, question = embedder.backend.query_states("How much water flooded the city in 2020?")
+    full = [maxsim(question, rows) for rows in whole]
+    kept = [maxsim(project(question, MODEL_ID), project(rows, MODEL_ID)) for rows in whole]
+    assert np.argsort(full).tolist() == np.argsort(kept).tolist()
+    np.testing.assert_allclose(np.linalg.norm(project(whole[0], MODEL_ID), axis=1), 1, atol=1e-5)

