@@ -44,16 +44,21 @@ class EmbeddingCache:
 
     def get_many(self, keys: list[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
+        for key, blob in self._select("SELECT key, vec FROM emb", keys):
+            vec = np.frombuffer(blob, dtype=np.float32)
+            if vec.shape == (DIM,):
+                found[key] = vec
+        return found
+
+    def _select(self, query: str, keys: list[str]) -> list[tuple[str, bytes]]:
+        """``query`` + ``WHERE key IN (...)`` over ``keys``, 500 at a time (SQLite's limit)."""
+        rows: list[tuple[str, bytes]] = []
         with self._lock:
             for i in range(0, len(keys), 500):
                 part = keys[i : i + 500]
                 marks = ",".join("?" * len(part))
-                rows = self._db.execute(f"SELECT key, vec FROM emb WHERE key IN ({marks})", part)
-                for key, blob in rows:
-                    vec = np.frombuffer(blob, dtype=np.float32)
-                    if vec.shape == (DIM,):
-                        found[key] = vec
-        return found
+                rows += self._db.execute(f"{query} WHERE key IN ({marks})", part).fetchall()
+        return rows
 
     def put_many(self, items: Iterable[tuple[str, np.ndarray]]) -> None:
         rows = [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items]
@@ -63,16 +68,10 @@ class EmbeddingCache:
 
     def get_states(self, keys: list[str]) -> dict[str, np.ndarray]:
         """Token states (``encode_states``) kept under ``keys``; the others are missing."""
-        found: dict[str, np.ndarray] = {}
-        with self._lock:
-            for i in range(0, len(keys), 500):
-                part = keys[i : i + 500]
-                marks = ",".join("?" * len(part))
-                rows = self._db.execute(
-                    f"SELECT key, rows FROM states WHERE key IN ({marks})", part
-                )
-                found.update((key, decode_states(blob)) for key, blob in rows)
-        return found
+        return {
+            key: decode_states(blob)
+            for key, blob in self._select("SELECT key, rows FROM states", keys)
+        }
 
     def put_states(self, items: Iterable[tuple[str, np.ndarray]]) -> None:
         rows = [(k, encode_states(v)) for k, v in items]
