@@ -25,8 +25,9 @@ Tokens come from the cache the ingest filled (``Embedder.token_states``). Vietna
 without tones is left as fused: the model reads toneless syllables poorly, and BM25 over folded
 words is what finds those passages.
 
-Measured on xquad-dev (evals/README.md, "Late interaction across languages"): hybrid recall@1 across languages
-0.806 -> 0.850 (English questions, Vietnamese paragraphs) and 0.804 -> 0.830 (the reverse).
+Measured on xquad-dev (evals/README.md, "Late interaction across languages"): hybrid recall@1
+across languages 0.806 -> 0.850 (English questions, Vietnamese paragraphs) and 0.804 -> 0.830
+(the reverse).
 """
 
 from __future__ import annotations
