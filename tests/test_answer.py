@@ -208,6 +208,37 @@ def test_an_answer_from_passages_with_little_of_the_question_is_a_weak_match(sma
     assert not strong.abstained and not strong.weak_match and caution(strong, "en") == ""
 
 
+def test_an_answer_across_languages_is_not_a_weak_match_for_words_the_glossary_lacks(
+    settings_factory,
+):
+    # only the glossary reads an English question's words in a Vietnamese passage: "goals",
+    # "concede" and "season" are not in it, and that says nothing of a neighbouring topic
+    from ingest import Record, ingest_records
+    from kb.knowledge_base import open_kb
+
+    kb = open_kb(settings_factory())
+    ingest_records(
+        kb,
+        [
+            Record(
+                "rong-xanh",
+                "Đội bóng Rồng Xanh chỉ để thua 12 bàn trong cả mùa giải 2024, ít nhất giải đấu."
+                " Thủ môn Trần Văn An giữ sạch lưới 15 trận liên tiếp.",
+                "Mùa giải của Rồng Xanh",
+            ),
+            Record(
+                "cau-rong",
+                "Cầu Rồng dài 666 mét, bắc qua sông Hàn và khánh thành năm 2013. Vào cuối tuần,"
+                " đầu rồng phun lửa và phun nước cho du khách xem.",
+                "Cầu Rồng",
+            ),
+        ],
+    )
+    answer = ask(kb, "How many goals did Rồng Xanh concede in the 2024 season?")
+    assert not answer.abstained and "12" in answer.text
+    assert not answer.weak_match and answer.unmatched == []
+
+
 def test_cli_ask_says_a_weak_match_in_json_and_in_text(small_kb, capsys):
     data = cli_ask_json(small_kb, capsys, WEAK)
     assert data["weak_match"] is True and data["citations"] and "terminals" in data["unmatched"]
