@@ -107,3 +107,31 @@ def test_states_kept_on_the_main_directions_rank_as_the_whole_states(session_cac
     kept = [maxsim(project(question, MODEL_ID), project(rows, MODEL_ID)) for rows in whole]
     assert np.argsort(full).tolist() == np.argsort(kept).tolist()
     np.testing.assert_allclose(np.linalg.norm(project(whole[0], MODEL_ID), axis=1), 1, atol=1e-5)
+
+
+def test_late_interaction_reads_where_bm25_cannot_the_knowledge_base_or_its_filtered_part(
+    small_kb, monkeypatch
+):
+    # the small corpus holds both languages: an English question is read by BM25 word by word,
+    # unless the filters leave only Vietnamese documents, as a Vietnamese-only knowledge base
+    from kb.retrieval import interaction
+    from kb.retrieval.search import search
+    from kb.types import Filters
+
+    calls = []
+    real = interaction.rescore
+
+    def watched(fused, question, passages):
+        calls.append(len(passages))
+        return real(fused, question, passages)
+
+    monkeypatch.setattr(interaction, "rescore", watched)
+    question = "Why did Da Nang's public Wi-Fi become hard to maintain?"
+    assert search(small_kb, question, k=5)
+    assert calls == []
+    hits = search(small_kb, question, k=5, filters=Filters(language=("vi",)))
+    assert hits and {h.doc.language for h in hits} == {"vi"}
+    assert calls and calls[0] >= 2
+    calls.clear()
+    assert search(small_kb, "Vì sao Wi-Fi công cộng ở Đà Nẵng khó duy trì?", k=5)
+    assert calls == []  # a Vietnamese question: BM25 reads those passages

@@ -10,9 +10,9 @@ and Zaharia 2020). No list of words is involved: this is the model's own evidenc
 of languages it knows.
 
 It stands in for BM25 where BM25 cannot read: it re-scores the ``CANDIDATES`` best fused
-passages only when the knowledge base has no passage in the question's language
-(``kb.retrieval.search``), as when an English question meets a knowledge base of Vietnamese
-reports. There each gets ``WEIGHT`` times its MaxSim, standardised among them, in units of their
+passages only when the knowledge base, or the part of it a search's filters leave, has no
+passage in the question's language (``kb.retrieval.search``), as when an English question meets
+a knowledge base of Vietnamese reports, or one filtered to them. There each gets ``WEIGHT`` times its MaxSim, standardised among them, in units of their
 fused scores' own spread, so the scores keep the scale the answerer's margins are set in. In a
 knowledge base of both languages BM25 reads the question's own language word by word already:
 re-scoring every question's best passages there cost the sample corpus's golden set 0.022

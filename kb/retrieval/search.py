@@ -173,14 +173,13 @@ def _interact(
     registry: dict[str, DocMeta],
 ) -> np.ndarray:
     """The best fused candidates re-scored by late interaction (``kb.retrieval.interaction``)
-    when the knowledge base has no passage in the question's language, so BM25 can read none
-    of them; ``fused`` as it was otherwise, and where the runtime gives no token states."""
-    if kb.lexical.holds_language(question.language):
+    when BM25 can read none of the passages this search may return (the knowledge base, or the
+    part of it the filters leave, has none in the question's language); ``fused`` as it was
+    otherwise, and where the runtime gives no token states."""
+    if readable.any():
         return fused
     best = [int(i) for i in np.argsort(-fused, kind="stable")[: interaction.CANDIDATES]]
     best = [i for i in best if np.isfinite(fused[i])]
-    if readable[best].any():
-        return fused
     states = kb.embedder.query_states(question.for_model)
     if states is None:
         return fused
