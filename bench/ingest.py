@@ -52,25 +52,34 @@ def fresh_cache(folder: Path, source: Path) -> Path:
     return folder
 
 
-def recording(backend: Any) -> list[list[str]]:
-    """The batches of texts ``backend.passage`` is called with from now on (until ``del
-    backend.passage``)."""
-    batches: list[list[str]] = []
-    passage = backend.passage
+METHODS = ("passage", "passage_states")  # an ingest's chunks come with their token states
 
-    def record(texts: list[str]) -> Any:
-        batches.append(list(texts))
-        return passage(texts)
 
-    backend.passage = record
+def recording(backend: Any) -> list[tuple[str, list[str]]]:
+    """The batches of texts the model's methods (``METHODS``) are called with from now on, each
+    with the method's name (until ``del backend.<method>``)."""
+    batches: list[tuple[str, list[str]]] = []
+
+    def recorder(name: str) -> Any:
+        method = getattr(backend, name)
+
+        def record(texts: list[str]) -> Any:
+            batches.append((name, list(texts)))
+            return method(texts)
+
+        return record
+
+    for name in METHODS:
+        if hasattr(backend, name):
+            setattr(backend, name, recorder(name))
     return batches
 
 
-def replay(backend: Any, batches: list[list[str]]) -> tuple[float, float]:
+def replay(backend: Any, batches: list[tuple[str, list[str]]]) -> tuple[float, float]:
     """The model's own calls again, the same texts in the same batches: wall and CPU seconds."""
     began, cpu = time.perf_counter(), time.process_time()
-    for batch in batches:
-        backend.passage(batch)
+    for name, batch in batches:
+        getattr(backend, name)(batch)
     return time.perf_counter() - began, time.process_time() - cpu
 
 
@@ -112,7 +121,8 @@ def main() -> None:
             report = ingest_paths(kb, [folder])
             warm = time.perf_counter() - began
             warm_cpu = time.process_time() - cpu
-            del backend.passage  # the model's own method again
+            for name in METHODS:  # the model's own methods again
+                backend.__dict__.pop(name, None)
             bare_before, bare_cpu = replay(backend, batches)
             # cold: a fresh `kb ingest` process on an empty store and cache
             cache = fresh_cache(tmp / f"cold-cache-{run}", source)
@@ -137,7 +147,7 @@ def main() -> None:
             # compared with the bare replays run right beside it
             bare_cold = (bare_before + bare_after) / 2
             n = report.chunks
-            texts = sum(len(batch) for batch in batches)
+            texts = sum(len(batch) for _, batch in batches)
             cold_ratios.append(bare_cold / cold)
             warm_ratios.append(bare_before / warm)
             print(
