@@ -4,8 +4,9 @@ Late interaction (``kb.retrieval.interaction``) keeps every chunk's token states
 token. Most of their spread lies in fewer directions: the 192 main ones (principal components of
 the sample corpus's token states, ``scripts/token_basis.py``) hold 92% of it, and MaxSim over the
 states projected on them ranks xquad-dev's other-language questions as the full states do
-(recall@1 0.850 / 0.830 against 0.845 / 0.824 with the whole states): half the bytes on disk. States are kept under a
-cache key that names the basis, so states of another basis are never compared.
+(recall@1 0.850 / 0.830 against 0.845 / 0.824 with the whole states): half the bytes on disk.
+States are kept under a cache key that names the basis, so states of another basis are never
+compared.
 """
 
 from __future__ import annotations
